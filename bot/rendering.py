@@ -1,0 +1,104 @@
+"""Turns replies-as-data into Telegram-ready HTML texts and button rows, from templates/."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bot.paths import TEMPLATES_DIR
+from bot.services.replies import Button, Keyboard, LongReply, Reply
+from bot.services.textutil import Block, format_date_id, format_datetime_id, split_html_blocks
+
+ButtonRows = list[list[tuple[str, str]]]
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready to send: HTML text and rows of (label, callback_data)."""
+
+    text: str
+    buttons: ButtonRows
+    edit: bool = False
+
+
+class Renderer:
+    def __init__(self, tz: ZoneInfo, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self.tz = tz
+        self.templates_dir = templates_dir
+        self.env = Environment(
+            loader=FileSystemLoader(templates_dir / "messages"),
+            autoescape=select_autoescape(["html", "j2"], default_for_string=True),
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["date_id"] = self._date_id
+        self.env.filters["datetime_id"] = self._datetime_id
+        self.env.filters["truncate_text"] = truncate_text
+
+    @cached_property
+    def labels(self) -> dict[str, Any]:
+        return yaml.safe_load((self.templates_dir / "labels.yaml").read_text(encoding="utf-8"))
+
+    def text(self, template: str, context: dict[str, Any] | None = None) -> str:
+        raw = self.env.get_template(f"{template}.html.j2").render(**(context or {}))
+        return _BLANK_LINES.sub("\n\n", raw).strip()
+
+    def render(self, reply: Reply) -> Rendered:
+        return Rendered(
+            self.text(reply.template, reply.context), self.buttons(reply.buttons), reply.edit
+        )
+
+    def render_long(self, reply: LongReply) -> list[Rendered]:
+        blocks = [
+            Block(self.text(c.head_template, c.head_context), c.body_text) for c in reply.chunks
+        ]
+        texts = split_html_blocks(blocks)
+        rendered = [Rendered(text, []) for text in texts]
+        last = rendered[-1]
+        rendered[-1] = Rendered(last.text, self.buttons(reply.buttons))
+        return rendered
+
+    def render_any(self, reply: Reply | LongReply) -> list[Rendered]:
+        return self.render_long(reply) if isinstance(reply, LongReply) else [self.render(reply)]
+
+    def buttons(self, rows: Keyboard) -> ButtonRows:
+        return [[(self.button_label(b), b.data) for b in row] for row in rows if row]
+
+    def button_label(self, button: Button) -> str:
+        if button.text is not None:
+            return truncate_text(button.text, 60)
+        return self.labels["buttons"][button.label].format(**button.params)
+
+    def notice(self, key: str) -> str:
+        return self.labels["notices"][key]
+
+    def commands(self, role: str) -> dict[str, str]:
+        return dict(self.labels["commands"][role])
+
+    def _date_id(self, value: date | datetime) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz)
+        return format_date_id(value)
+
+    def _datetime_id(self, value: datetime) -> str:
+        return format_datetime_id(value, self.tz)
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """Shorten to `limit` characters at a word boundary, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"

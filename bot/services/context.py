@@ -1,0 +1,33 @@
+"""What every domain service needs: the database, the formats and a few settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.services.formats import FormatRegistry
+from models.db import Database
+from models.types import utcnow
+
+
+@dataclass
+class ServiceContext:
+    db: Database
+    formats: FormatRegistry
+    tz: ZoneInfo
+    admin_ids: frozenset[int] = frozenset()
+    region_name: str = ""
+    continuation_window_seconds: float = 5.0
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        """Today in the region's time zone (a month typed on 1 Jan WITA is already the new year)."""
+        return self.now().astimezone(self.tz).date()
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admin_ids

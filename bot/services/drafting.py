@@ -1,0 +1,548 @@
+"""The proposal-drafting conversation: one section at a time, every answer saved at once.
+
+State lives in `conversation_states` (flow "draft" while walking the sections in order, "edit"
+while replacing one section, "rename" while waiting for a new title). Each public method is one
+transaction: the answer and the user's new place are committed together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services.answers import (
+    InvalidAnswer,
+    clean_month,
+    clean_text,
+    display_value,
+    match_choice,
+)
+from bot.services.completeness import Completeness, assess, word_progress
+from bot.services.context import ServiceContext
+from bot.services.formats import ProposalFormat, Section
+from bot.services.replies import (
+    Button,
+    Chunk,
+    Keyboard,
+    LongReply,
+    Outcome,
+    Reply,
+    in_rows,
+    keyboard,
+    one_per_row,
+)
+from models import repository as repo
+from models.tables import ConversationState, Draft
+
+DRAFT = "draft"
+EDIT = "edit"
+RENAME = "rename"
+DRAFTS_PER_PAGE = 8
+# A message this long may be the first part of a text the client split (Telegram clients split
+# pastes at 4,096 characters); a quick next message is then joined to it.
+SPLIT_PART_MIN_LENGTH = 3000
+TITLE_MIN, TITLE_MAX = 3, 150
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """A draft with its format and answers, as the templates need it."""
+
+    draft: Draft
+    fmt: ProposalFormat
+    answers: dict[str, str]
+
+    @property
+    def completeness(self) -> Completeness:
+        return assess(self.fmt, self.answers)
+
+    @property
+    def title(self) -> str:
+        return self.draft.title or self.answers.get("nama") or f"Draf #{self.draft.id}"
+
+    def as_context(self) -> dict[str, Any]:
+        return {
+            "draft_id": self.draft.id,
+            "title": self.title,
+            "format": self.fmt,
+            "completeness": self.completeness,
+            "draft": self.draft,
+        }
+
+
+class DraftingService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # ---- starting and listing -------------------------------------------------------------
+
+    def choose_format(self, session: Session, user_id: int) -> Outcome:
+        repo.clear_flow(repo.get_state(session, user_id))
+        buttons = [Button(data=f"n:{f.key}", text=f.title) for f in self.ctx.formats]
+        return Outcome().add(
+            Reply("draft/choose_format", {"formats": list(self.ctx.formats)}, one_per_row(buttons))
+        )
+
+    def create(self, session: Session, user_id: int, format_key: str) -> Outcome:
+        fmt = self.ctx.formats.get(format_key)
+        if fmt is None:
+            return Outcome(notice="stale_button", notice_alert=True)
+        draft = Draft(owner_id=user_id, format_key=fmt.key, resume_section=fmt.sections[0].key)
+        session.add(draft)
+        session.flush()
+        state = repo.get_state(session, user_id)
+        outcome = Outcome().add(
+            Reply("draft/created", {"format": fmt, "sections": len(fmt.sections)}, edit=True)
+        )
+        return self._ask(session, state, draft, fmt.sections[0].key, DRAFT, outcome)
+
+    def list_drafts(
+        self, session: Session, user_id: int, page: int = 0, edit: bool = False
+    ) -> Outcome:
+        repo.clear_flow(repo.get_state(session, user_id))
+        drafts = repo.drafts_of(session, user_id)
+        pages = max(1, -(-len(drafts) // DRAFTS_PER_PAGE))
+        page = min(max(page, 0), pages - 1)
+        shown = drafts[page * DRAFTS_PER_PAGE : (page + 1) * DRAFTS_PER_PAGE]
+        answers = repo.answers_of_many(session, [d.id for d in shown if d.id is not None])
+        views = [self._view(d, answers[d.id]) for d in shown if d.id is not None]
+        buttons = [Button(data=f"d:o:{v.draft.id}", text=_short(v.title, 40)) for v in views]
+        nav = []
+        if page > 0:
+            nav.append(Button(data=f"d:l:{page - 1}", label="previous_page"))
+        if page + 1 < pages:
+            nav.append(Button(data=f"d:l:{page + 1}", label="next_page"))
+        rows = [*one_per_row(buttons), tuple(nav), (Button(data="n:", label="new_draft"),)]
+        context = {
+            "views": views,
+            "page": page + 1,
+            "pages": pages,
+            "total": len(drafts),
+            "offset": page * DRAFTS_PER_PAGE,
+        }
+        return Outcome().add(Reply("draft/list", context, keyboard(*rows), edit=edit))
+
+    def open(self, session: Session, user_id: int, draft_id: int, edit: bool = True) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        return Outcome().add(self._summary(view, edit=edit))
+
+    # ---- walking the sections ---------------------------------------------------------------
+
+    def resume(self, session: Session, user_id: int, draft_id: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        key = view.draft.resume_section
+        if key is None or not view.fmt.has_section(key):
+            missing = view.completeness.missing_required
+            key = missing[0].key if missing else None
+        if key is None:
+            return Outcome().add(self._summary(view, notice_template="draft/all_filled"))
+        state = repo.get_state(session, user_id)
+        return self._ask(session, state, view.draft, key, DRAFT, Outcome())
+
+    def edit_menu(self, session: Session, user_id: int, draft_id: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        buttons = [
+            Button(
+                data=f"d:s:{draft_id}:{i}",
+                label="section_filled" if view.answers.get(s.key) else "section_empty",
+                params={"number": i + 1, "title": _short(s.title, 40)},
+            )
+            for i, s in enumerate(view.fmt.sections)
+        ]
+        rows = [*one_per_row(buttons), (Button(data=f"d:o:{draft_id}", label="back_to_draft"),)]
+        return Outcome().add(
+            Reply("draft/edit_menu", view.as_context(), keyboard(*rows), edit=True)
+        )
+
+    def edit_section(self, session: Session, user_id: int, draft_id: int, index: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None or not 0 <= index < len(view.fmt.sections):
+            return _not_found()
+        state = repo.get_state(session, user_id)
+        return self._ask(session, state, view.draft, view.fmt.sections[index].key, EDIT, Outcome())
+
+    def on_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        """A typed answer while in the draft or edit flow."""
+        view = self._state_view(session, state)
+        if view is None:
+            repo.clear_flow(state)
+            return _not_found()
+        section = view.fmt.section(state.section_key or "")
+        if section.kind == "choice":
+            return self._typed_choice(session, state, view, section, text)
+        try:
+            if section.kind == "month":
+                value = clean_month(view.fmt, section, text, view.answers, self.ctx.today())
+            else:
+                value = clean_text(section, text)
+        except InvalidAnswer as invalid:
+            return self._reask(view, section, invalid)
+        outcome = self._save_and_advance(session, state, view, section, value)
+        if section.kind == "text":
+            self._remember_text(state, view.draft, section, len(text))
+        return outcome
+
+    def on_choice(
+        self, session: Session, user_id: int, draft_id: int, index: int, option: int
+    ) -> Outcome:
+        """A choice button. Valid only while the bot still waits for exactly that section."""
+        state = repo.get_state(session, user_id)
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        if not (0 <= index < len(view.fmt.sections)):
+            return Outcome(notice="stale_button", notice_alert=True)
+        section = view.fmt.sections[index]
+        waiting = state.flow in (DRAFT, EDIT) and state.draft_id == draft_id
+        if (
+            not waiting
+            or state.section_key != section.key
+            or not 0 <= option < len(section.options)
+        ):
+            return Outcome(notice="stale_button", notice_alert=True)
+        value = section.options[option]
+        outcome = Outcome(notice="saved")
+        outcome.add(Reply("draft/chosen", {"section": section, "value": value}, edit=True))
+        return self._save_and_advance(
+            session, state, view, section, value, outcome, acknowledged=True
+        )
+
+    def skip(self, session: Session, state: ConversationState) -> Outcome:
+        view = self._state_view(session, state)
+        if view is None or state.flow != DRAFT:
+            return Outcome().add(Reply("draft/skip_outside_flow"))
+        section = view.fmt.section(state.section_key or "")
+        outcome = Outcome()
+        if section.is_required(view.answers) and not view.answers.get(section.key):
+            outcome.add(Reply("draft/skipped_required", {"section": section}))
+        return self._advance(session, state, view, section.key, outcome)
+
+    def back(self, session: Session, state: ConversationState) -> Outcome:
+        view = self._state_view(session, state)
+        if view is None or state.flow != DRAFT:
+            return Outcome().add(Reply("draft/back_outside_flow"))
+        previous = view.fmt.previous_key(state.section_key)
+        if previous is None:
+            return (
+                Outcome()
+                .add(Reply("draft/at_first_section"))
+                .add(self._question(view, view.fmt.section(state.section_key or ""), DRAFT))
+            )
+        return self._ask(session, state, view.draft, previous, DRAFT, Outcome())
+
+    def pause(self, session: Session, state: ConversationState) -> Outcome:
+        view = self._state_view(session, state)
+        repo.clear_flow(state)
+        if view is None:
+            return Outcome().add(Reply("draft/paused_nothing"))
+        return Outcome().add(Reply("draft/paused", view.as_context(), self._summary_buttons(view)))
+
+    # ---- long texts split by the client -------------------------------------------------------
+
+    def is_continuation(self, state: ConversationState) -> bool:
+        """Is a text arriving now the rest of the previous long text?"""
+        if not state.last_text_target or state.last_text_at is None:
+            return False
+        if state.last_text_length < SPLIT_PART_MIN_LENGTH:
+            return False
+        window = timedelta(seconds=self.ctx.continuation_window_seconds)
+        return self.ctx.now() - state.last_text_at <= window
+
+    def append_continuation(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        draft_id, section_key = _parse_target(state.last_text_target or "")
+        view = self._owned_view(session, state.user_id, draft_id)
+        if view is None or not view.fmt.has_section(section_key):
+            state.last_text_target = None
+            return _not_found()
+        section = view.fmt.section(section_key)
+        joined = _join_parts(view.answers.get(section_key, ""), text)
+        try:
+            value = clean_text(section, joined)
+        except InvalidAnswer as invalid:
+            state.last_text_target = None
+            return Outcome().add(Reply(invalid.template, {"section": section, **invalid.context}))
+        repo.store_answer(session, view.draft, section_key, value)
+        self._remember_text(state, view.draft, section, len(text))
+        view.answers[section_key] = value
+        outcome = Outcome().add(
+            Reply("draft/continuation", {"section": section, "length": len(value)})
+        )
+        if state.flow in (DRAFT, EDIT) and state.draft_id == view.draft.id and state.section_key:
+            outcome.add(self._question(view, view.fmt.section(state.section_key), state.flow))
+        return outcome
+
+    def _remember_text(
+        self, state: ConversationState, draft: Draft, section: Section, length: int
+    ) -> None:
+        state.last_text_at = self.ctx.now()
+        state.last_text_target = f"{draft.id}:{section.key}"
+        state.last_text_length = length
+
+    # ---- preview, rename, delete ----------------------------------------------------------------
+
+    def preview(self, session: Session, user_id: int, draft_id: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        chunks = [Chunk("draft/preview_head", view.as_context())]
+        for number, section in enumerate(view.fmt.sections, start=1):
+            value = display_value(section, view.answers.get(section.key))
+            if value:
+                head = {"section": section, "number": number}
+                chunks.append(Chunk("draft/preview_section", head, value))
+        if len(chunks) == 1:
+            chunks.append(Chunk("draft/preview_empty", {}))
+        buttons = keyboard([Button(data=f"d:o:{draft_id}", label="back_to_draft")])
+        return Outcome(notice="preview_sent").add(LongReply(tuple(chunks), buttons))
+
+    def ask_rename(self, session: Session, user_id: int, draft_id: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        repo.set_flow(repo.get_state(session, user_id), RENAME, draft_id=draft_id)
+        return Outcome().add(Reply("draft/rename_ask", view.as_context()))
+
+    def rename(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        view = self._state_view(session, state)
+        if view is None:
+            repo.clear_flow(state)
+            return _not_found()
+        title = " ".join(text.split())
+        if not TITLE_MIN <= len(title) <= TITLE_MAX:
+            return Outcome().add(
+                Reply("draft/rename_invalid", {"minimum": TITLE_MIN, "maximum": TITLE_MAX})
+            )
+        view.draft.title = title
+        view.draft.updated_at = self.ctx.now()
+        session.add(view.draft)
+        repo.clear_flow(state)
+        return Outcome().add(self._summary(view, notice_template="draft/renamed"))
+
+    def confirm_delete(self, session: Session, user_id: int, draft_id: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        buttons = keyboard(
+            [
+                Button(data=f"d:xx:{draft_id}", label="confirm_delete"),
+                Button(data=f"d:o:{draft_id}", label="cancel_delete"),
+            ]
+        )
+        return Outcome().add(Reply("draft/delete_confirm", view.as_context(), buttons, edit=True))
+
+    def delete(self, session: Session, user_id: int, draft_id: int) -> Outcome:
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        state = repo.get_state(session, user_id)
+        if state.draft_id == draft_id:
+            repo.clear_flow(state)
+        if state.last_text_target and state.last_text_target.startswith(f"{draft_id}:"):
+            state.last_text_target = None
+        title = view.title
+        repo.delete_draft(session, view.draft)
+        buttons = keyboard([Button(data="d:l:0", label="my_drafts")])
+        return Outcome(notice="deleted").add(
+            Reply("draft/deleted", {"title": title}, buttons, edit=True)
+        )
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _view(self, draft: Draft, answers: dict[str, str]) -> DraftView:
+        fmt = self.ctx.formats.get(draft.format_key) or self.ctx.formats.default
+        return DraftView(draft=draft, fmt=fmt, answers=answers)
+
+    def _owned_view(self, session: Session, user_id: int, draft_id: int) -> DraftView | None:
+        draft = repo.owned_draft(session, user_id, draft_id)
+        if draft is None or draft.id is None:
+            return None
+        return self._view(draft, repo.answers_of(session, draft.id))
+
+    def _state_view(self, session: Session, state: ConversationState) -> DraftView | None:
+        if state.draft_id is None:
+            return None
+        view = self._owned_view(session, state.user_id, state.draft_id)
+        if view is None or (state.section_key and not view.fmt.has_section(state.section_key)):
+            return None
+        return view
+
+    def _ask(
+        self,
+        session: Session,
+        state: ConversationState,
+        draft: Draft,
+        key: str,
+        flow: str,
+        outcome: Outcome,
+        **extra: Any,
+    ) -> Outcome:
+        repo.set_flow(state, flow, draft_id=draft.id, section_key=key)
+        if flow == DRAFT:
+            draft.resume_section = key
+            session.add(draft)
+        view = self._view(draft, repo.answers_of(session, draft.id or 0))
+        return outcome.add(self._question(view, view.fmt.section(key), flow, **extra))
+
+    def _question(self, view: DraftView, section: Section, flow: str, **extra: Any) -> Reply:
+        fmt = view.fmt
+        index = fmt.index(section.key)
+        rule = fmt.word_rule_for(section)
+        context = {
+            "section": section,
+            "number": index + 1,
+            "total": len(fmt.sections),
+            "current": display_value(section, view.answers.get(section.key)),
+            "optional": not section.is_required(view.answers),
+            "editing": flow == EDIT,
+            "title": view.title,
+            "words": word_progress(fmt, rule, view.answers) if rule else None,
+            **extra,
+        }
+        buttons: Keyboard = ()
+        if section.kind == "choice":
+            options = [
+                Button(data=f"a:{view.draft.id}:{index}:{i}", text=o)
+                for i, o in enumerate(section.options)
+            ]
+            buttons = in_rows(options, 2 if len(options) > 6 else 1)
+        if flow == EDIT:
+            buttons = (*buttons, (Button(data=f"d:o:{view.draft.id}", label="cancel_edit"),))
+        return Reply("draft/question", context, buttons)
+
+    def _reask(self, view: DraftView, section: Section, invalid: InvalidAnswer) -> Outcome:
+        outcome = Outcome().add(Reply(invalid.template, {"section": section, **invalid.context}))
+        return outcome
+
+    def _typed_choice(
+        self,
+        session: Session,
+        state: ConversationState,
+        view: DraftView,
+        section: Section,
+        text: str,
+    ) -> Outcome:
+        matches = match_choice(section, text)
+        if len(matches) == 1:
+            outcome = Outcome()
+            return self._save_and_advance(session, state, view, section, matches[0], outcome)
+        index = view.fmt.index(section.key)
+        buttons = [
+            Button(data=f"a:{view.draft.id}:{index}:{section.options.index(m)}", text=m)
+            for m in matches
+        ]
+        context = {"section": section, "text": text.strip()[:100], "matches": matches}
+        return Outcome().add(Reply("draft/choice_not_matched", context, one_per_row(buttons)))
+
+    def _save_and_advance(
+        self,
+        session: Session,
+        state: ConversationState,
+        view: DraftView,
+        section: Section,
+        value: str,
+        outcome: Outcome | None = None,
+        acknowledged: bool = False,
+    ) -> Outcome:
+        outcome = outcome or Outcome()
+        changed = repo.store_answer(session, view.draft, section.key, value)
+        view.answers[section.key] = value
+        if state.flow == EDIT:
+            repo.clear_flow(state)
+            template = "draft/section_updated" if changed else "draft/section_unchanged"
+            return outcome.add(self._summary(view, notice_template=template, section=section))
+        saved = None
+        if not acknowledged or view.fmt.word_rule_for(section):
+            saved = self._saved_context(view, section, value)
+        return self._advance(session, state, view, section.key, outcome, saved)
+
+    def _saved_context(self, view: DraftView, section: Section, value: str) -> dict[str, Any]:
+        rule = view.fmt.word_rule_for(section)
+        return {
+            "section": section,
+            "value": display_value(section, value),
+            "is_text": section.kind == "text",
+            "words": word_progress(view.fmt, rule, view.answers) if rule else None,
+            "last_of_group": bool(rule)
+            and view.fmt.group_sections(section.group or "")[-1].key == section.key,
+        }
+
+    def _advance(
+        self,
+        session: Session,
+        state: ConversationState,
+        view: DraftView,
+        after_key: str,
+        outcome: Outcome,
+        saved: dict[str, Any] | None = None,
+    ) -> Outcome:
+        next_key = view.fmt.next_key(after_key)
+        if next_key is None:
+            view.draft.resume_section = None
+            session.add(view.draft)
+            repo.clear_flow(state)
+            return outcome.add(self._summary(view, notice_template="draft/finished", saved=saved))
+        return self._ask(session, state, view.draft, next_key, DRAFT, outcome, saved=saved)
+
+    def _summary_buttons(self, view: DraftView) -> Keyboard:
+        draft_id = view.draft.id
+        return keyboard(
+            [
+                Button(data=f"d:c:{draft_id}", label="continue_draft"),
+                Button(data=f"d:e:{draft_id}", label="edit_section"),
+            ],
+            [
+                Button(data=f"d:p:{draft_id}", label="preview"),
+                Button(data=f"d:r:{draft_id}", label="rename"),
+            ],
+            [
+                Button(data=f"d:x:{draft_id}", label="delete"),
+                Button(data="d:l:0", label="my_drafts"),
+            ],
+        )
+
+    def _summary(
+        self, view: DraftView, edit: bool = False, notice_template: str | None = None, **extra: Any
+    ) -> Reply:
+        context = {
+            **view.as_context(),
+            "notice_template": notice_template,
+            "created": view.draft.created_at.astimezone(self.ctx.tz),
+            "updated": view.draft.updated_at.astimezone(self.ctx.tz),
+            "resume": view.fmt.section(view.draft.resume_section)
+            if view.draft.resume_section and view.fmt.has_section(view.draft.resume_section)
+            else None,
+            **extra,
+        }
+        return Reply("draft/summary", context, self._summary_buttons(view), edit=edit)
+
+
+def _not_found() -> Outcome:
+    return Outcome(notice="draft_not_found", notice_alert=True).add(Reply("draft/not_found"))
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _parse_target(target: str) -> tuple[int, str]:
+    draft_id, _, section_key = target.partition(":")
+    return (int(draft_id) if draft_id.isdigit() else 0), section_key
+
+
+def _join_parts(first: str, rest: str) -> str:
+    """Join the parts of a split text; clients cut at whitespace, which the cut removed."""
+    if not first:
+        return rest
+    if first[-1].isspace() or rest[:1].isspace():
+        return first + rest
+    return first + " " + rest

@@ -1,0 +1,96 @@
+"""The admin's management of the OPD list (/opd)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.services.context import ServiceContext
+from bot.services.registration import search_opds
+from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard, one_per_row
+from models import repository as repo
+from models.tables import ConversationState, Opd
+
+OPD_ADMIN = "opd_admin"
+NAME_MIN, NAME_MAX = 3, 200
+
+
+class OpdAdminService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def menu(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        repo.clear_flow(repo.get_state(session, user_id))
+        active = repo.active_opds(session)
+        buttons = keyboard(
+            [Button(data="o:a", label="opd_add"), Button(data="o:d", label="opd_deactivate")],
+            [Button(data="o:l", label="opd_list")],
+        )
+        return Outcome().add(Reply("opd/menu", {"count": len(active)}, buttons, edit=edit))
+
+    def ask(self, session: Session, user_id: int, step: str) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        repo.set_flow(repo.get_state(session, user_id), OPD_ADMIN, step=step)
+        return Outcome().add(Reply(f"opd/ask_{step}"))
+
+    def list_all(self, session: Session, user_id: int) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        names = "\n".join(f"• {o.name}" for o in repo.active_opds(session))
+        return Outcome().add(LongReply((Chunk("opd/list_head", {}, names),)))
+
+    def on_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        if not self.ctx.is_admin(state.user_id):
+            repo.clear_flow(state)
+            return _forbidden()
+        if state.step == "add":
+            return self._add(session, state, text)
+        matches = search_opds(repo.active_opds(session), text)
+        if not matches:
+            return Outcome().add(Reply("register/opd_not_found", {"text": text.strip()[:100]}))
+        buttons = [Button(data=f"o:x:{o.id}", text=o.name) for o in matches]
+        return Outcome().add(Reply("opd/choose_deactivate", {}, one_per_row(buttons)))
+
+    def deactivate(self, session: Session, user_id: int, opd_id: int) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        opd = session.get(Opd, opd_id)
+        if opd is None or not opd.active:
+            return Outcome(notice="opd_not_found", notice_alert=True)
+        opd.active = False
+        session.add(opd)
+        repo.clear_flow(repo.get_state(session, user_id))
+        return Outcome(notice="saved").add(Reply("opd/deactivated", {"opd": opd.name}, edit=True))
+
+    def _add(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        name = " ".join(text.split())
+        if not NAME_MIN <= len(name) <= NAME_MAX:
+            return Outcome().add(
+                Reply("opd/name_invalid", {"minimum": NAME_MIN, "maximum": NAME_MAX})
+            )
+        existing = session.exec(select(Opd).where(func.lower(Opd.name) == name.lower())).first()
+        repo.clear_flow(state)
+        if existing is not None and existing.active:
+            return Outcome().add(Reply("opd/exists", {"opd": existing.name}))
+        if existing is not None:
+            existing.active = True
+            session.add(existing)
+            return Outcome().add(Reply("opd/reactivated", {"opd": existing.name}))
+        session.add(Opd(name=name))
+        return Outcome().add(Reply("opd/added", {"opd": name}))
+
+
+def seed_default_opds(session: Session, names: tuple[str, ...]) -> int:
+    """Fill an empty OPD list with the shipped defaults; an existing list is left alone."""
+    if session.exec(select(Opd).limit(1)).first() is not None:
+        return 0
+    for name in names:
+        session.add(Opd(name=name))
+    return len(names)
+
+
+def _forbidden() -> Outcome:
+    return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))

@@ -1,0 +1,177 @@
+"""Registration and profile: consent first (UU PDP 27/2022), then name, then office (OPD)."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process
+from sqlmodel import Session
+
+from bot.services.context import ServiceContext
+from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
+from models import repository as repo
+from models.tables import ConversationState, Opd, User
+
+REGISTER = "register"
+PROFILE = "profile"
+NAME_MIN, NAME_MAX = 3, 100
+OPD_MATCHES = 8
+
+
+class RegistrationService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def start(self, session: Session, user_id: int) -> Outcome:
+        """/start: continue registration where it stopped, or show the main menu."""
+        user = session.get(User, user_id)
+        if user is None:
+            # Only the Telegram id is stored before consent.
+            user = User(id=user_id)
+            session.add(user)
+        state = repo.get_state(session, user_id)
+        if user.consent_at is None:
+            repo.set_flow(state, REGISTER, step="consent")
+            buttons = keyboard(
+                [Button(data="r:ok", label="consent_yes"), Button(data="r:no", label="consent_no")]
+            )
+            return Outcome().add(Reply("register/consent", {}, buttons))
+        if not user.full_name:
+            repo.set_flow(state, REGISTER, step="name")
+            return Outcome().add(Reply("register/ask_name"))
+        if not user.opd_id:
+            repo.set_flow(state, REGISTER, step="opd")
+            return Outcome().add(Reply("register/ask_opd", {"name": user.full_name}))
+        repo.clear_flow(state)
+        return Outcome().add(self.main_menu(session, user))
+
+    def main_menu(self, session: Session, user: User) -> Reply:
+        drafts = repo.drafts_of(session, user.id)
+        rows = [[Button(data="n:", label="new_draft"), Button(data="d:l:0", label="my_drafts")]]
+        if drafts:
+            rows.insert(0, [Button(data=f"d:c:{drafts[0].id}", label="continue_last")])
+        opd = session.get(Opd, user.opd_id) if user.opd_id else None
+        context = {
+            "name": user.full_name,
+            "opd": opd.name if opd else "",
+            "drafts": len(drafts),
+            "is_admin": self.ctx.is_admin(user.id),
+        }
+        return Reply("menu/main", context, keyboard(*rows))
+
+    def consent(self, session: Session, user_id: int, accepted: bool) -> Outcome:
+        state = repo.get_state(session, user_id)
+        user = session.get(User, user_id)
+        if user is None or state.flow != REGISTER or state.step != "consent":
+            return Outcome(notice="stale_button", notice_alert=True)
+        if not accepted:
+            repo.clear_flow(state)
+            session.delete(user)
+            return Outcome().add(Reply("register/consent_declined", edit=True))
+        user.consent_at = self.ctx.now()
+        session.add(user)
+        repo.set_flow(state, REGISTER, step="name")
+        return (
+            Outcome(notice="consent_recorded")
+            .add(Reply("register/consent_given", edit=True))
+            .add(Reply("register/ask_name"))
+        )
+
+    def on_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        if state.step == "name":
+            return self._take_name(session, state, text)
+        if state.step == "opd":
+            return self._search_opd(session, text)
+        return Outcome().add(Reply("register/use_buttons"))
+
+    def profile(self, session: Session, user_id: int) -> Outcome:
+        user = session.get(User, user_id)
+        repo.clear_flow(repo.get_state(session, user_id))
+        opd = session.get(Opd, user.opd_id) if user and user.opd_id else None
+        context = {
+            "user": user,
+            "opd": opd.name if opd else "",
+            "registered": user.registered_at.astimezone(self.ctx.tz)
+            if user and user.registered_at
+            else None,
+            "roles": ["Admin"] if self.ctx.is_admin(user_id) else [],
+        }
+        buttons = keyboard(
+            [Button(data="p:n", label="change_name"), Button(data="p:o", label="change_opd")]
+        )
+        return Outcome().add(Reply("register/profile", context, buttons))
+
+    def change(self, session: Session, user_id: int, what: str) -> Outcome:
+        state = repo.get_state(session, user_id)
+        if what == "n":
+            repo.set_flow(state, PROFILE, step="name")
+            return Outcome().add(Reply("register/ask_name", {"changing": True}))
+        repo.set_flow(state, PROFILE, step="opd")
+        return Outcome().add(Reply("register/ask_opd", {"changing": True}))
+
+    def choose_opd(self, session: Session, user_id: int, opd_id: int) -> Outcome:
+        state = repo.get_state(session, user_id)
+        user = session.get(User, user_id)
+        opd = session.get(Opd, opd_id)
+        if user is None or state.flow not in (REGISTER, PROFILE) or state.step != "opd":
+            return Outcome(notice="stale_button", notice_alert=True)
+        if opd is None or not opd.active:
+            return Outcome(notice="opd_not_found", notice_alert=True)
+        user.opd_id = opd.id
+        changing = state.flow == PROFILE
+        if user.registered_at is None:
+            user.registered_at = self.ctx.now()
+        session.add(user)
+        repo.clear_flow(state)
+        outcome = Outcome(notice="saved").add(
+            Reply("register/opd_chosen", {"opd": opd.name}, edit=True)
+        )
+        if changing:
+            return outcome.add(Reply("register/profile_updated"))
+        return outcome.add(Reply("register/welcome", {"name": user.full_name})).add(
+            self.main_menu(session, user)
+        )
+
+    def _take_name(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        name = " ".join(text.split())
+        if not NAME_MIN <= len(name) <= NAME_MAX or not any(c.isalpha() for c in name):
+            return Outcome().add(
+                Reply("register/name_invalid", {"minimum": NAME_MIN, "maximum": NAME_MAX})
+            )
+        user = session.get(User, state.user_id)
+        if user is None:
+            repo.clear_flow(state)
+            return Outcome().add(Reply("register/start_again"))
+        user.full_name = name
+        session.add(user)
+        if state.flow == PROFILE:
+            repo.clear_flow(state)
+            return Outcome().add(Reply("register/profile_updated"))
+        if user.opd_id:
+            repo.clear_flow(state)
+            return Outcome().add(self.main_menu(session, user))
+        repo.set_flow(state, REGISTER, step="opd")
+        return Outcome().add(Reply("register/ask_opd", {"name": name}))
+
+    def _search_opd(self, session: Session, text: str) -> Outcome:
+        matches = search_opds(repo.active_opds(session), text)
+        if not matches:
+            return Outcome().add(Reply("register/opd_not_found", {"text": text.strip()[:100]}))
+        buttons = [Button(data=f"r:o:{opd.id}", text=opd.name) for opd in matches]
+        return Outcome().add(
+            Reply("register/opd_matches", {"count": len(matches)}, one_per_row(buttons))
+        )
+
+
+def search_opds(opds: list[Opd], text: str, limit: int = OPD_MATCHES) -> list[Opd]:
+    """OPD whose name contains what was typed, else the closest names by fuzzy match."""
+    typed = " ".join(text.split()).casefold()
+    if not typed:
+        return []
+    words = typed.split()
+    containing = [o for o in opds if all(w in o.name.casefold() for w in words)]
+    if containing:
+        return containing[:limit]
+    by_name = {o.name: o for o in opds}
+    scored = process.extract(
+        typed, list(by_name), scorer=fuzz.WRatio, processor=str.casefold, limit=limit
+    )
+    return [by_name[name] for name, score, _ in scored if score >= 70]

@@ -1,0 +1,83 @@
+"""Replies as data: what the bot should say, without knowing how it is sent.
+
+Services return these; handlers render them from templates/ and send them to Telegram (or the
+CLI prints them). That keeps the domain free of Telegram and testable on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button. `label` is a key of templates/labels.yaml; `text` is literal data
+    (an option of a format, a draft's title) shown as it is."""
+
+    data: str
+    label: str | None = None
+    text: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.label is None) == (self.text is None):
+            raise ValueError("a button has either a label key or a literal text")
+        if len(self.data.encode()) > 64:
+            raise ValueError(f"callback data over 64 bytes: {self.data!r}")
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message: template name (under templates/messages/, without .html.j2) and context."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    buttons: Keyboard = ()
+    # Replace the message whose button was pressed instead of sending a new one.
+    edit: bool = False
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One part of a long text shown in several messages (see textutil.split_html_blocks)."""
+
+    head_template: str
+    head_context: dict[str, Any]
+    body_text: str = ""
+
+
+@dataclass(frozen=True)
+class LongReply:
+    """A text made of chunks that the renderer packs into as few messages as fit."""
+
+    chunks: tuple[Chunk, ...]
+    buttons: Keyboard = ()
+
+
+@dataclass
+class Outcome:
+    """Everything one user action produces: messages, and for a button press a short notice."""
+
+    replies: list[Reply | LongReply] = field(default_factory=list)
+    notice: str | None = None  # a labels.yaml key shown as the button's toast
+    notice_alert: bool = False
+
+    def add(self, reply: Reply | LongReply) -> Outcome:
+        self.replies.append(reply)
+        return self
+
+
+def keyboard(*rows: list[Button] | tuple[Button, ...]) -> Keyboard:
+    return tuple(tuple(row) for row in rows if row)
+
+
+def one_per_row(buttons: list[Button]) -> Keyboard:
+    return tuple((b,) for b in buttons)
+
+
+def in_rows(buttons: list[Button], per_row: int) -> Keyboard:
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

@@ -1,0 +1,98 @@
+"""Settings from the environment or a `.env` file.
+
+Every setting has a clear Indonesian error message because the operator who starts the bot is
+often not a Python developer: a bad value must end in one sentence, not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; `str()` is a sentence for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = ""
+    database_url: str = "sqlite:///klinik.db"
+    telegram_api_url: str = DEFAULT_API_URL
+    timezone: str = "Asia/Makassar"
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    region_name: str = "Kabupaten Sidenreng Rappang"
+    # Seconds within which a further text from the same user is taken as the rest of a long
+    # text that the Telegram client split into several messages.
+    continuation_window_seconds: float = 5.0
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("ADMIN_IDS harus berisi angka id Telegram dipisah koma")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def api_base_file_url(self) -> str:
+        """The file URL PTB needs, derived from the API URL (".../bot" -> ".../file/bot")."""
+        base = self.telegram_api_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    def check(self) -> Settings:
+        """Validate what pydantic cannot, raising SettingsError with one clear sentence."""
+        if not self.telegram_bot_token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN belum diisi: isi dengan token dari @BotFather "
+                "di berkas .env atau variabel lingkungan."
+            )
+        if not TOKEN_PATTERN.match(self.telegram_bot_token):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN tidak berbentuk token Telegram yang sah "
+                "(contoh bentuk: 123456789:AA...); periksa kembali token dari @BotFather."
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"TIMEZONE '{self.timezone}' tidak dikenal; gunakan misalnya Asia/Makassar."
+            ) from exc
+        if not self.telegram_api_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                "TELEGRAM_API_URL harus diawali http:// atau https://, "
+                "misalnya https://api.telegram.org/bot."
+            )
+        return self
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admin_ids
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; pydantic's own validation errors become a SettingsError sentence."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]).upper()
+        raise SettingsError(f"Pengaturan {field} tidak sah: {first['msg']}.") from exc

@@ -1,0 +1,79 @@
+"""The composition root: the only place that sees every folder and wires them together."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, ApplicationBuilder
+
+import handlers
+from bot.rendering import Renderer
+from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
+from bot.services.context import ServiceContext
+from bot.services.dialog import Dialog
+from bot.services.formats import FormatRegistry, load_data_list
+from bot.services.opd_admin import seed_default_opds
+from bot.settings import Settings
+from models.db import Database
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = Update.ALL_TYPES
+
+
+def prepare_database(settings: Settings) -> Database:
+    """Connect, migrate to the newest schema, and seed the default OPD list once."""
+    database = Database(settings.database_url)
+    database.migrate()
+    with database.session() as session:
+        seed_default_opds(session, load_data_list("opd_default"))
+    return database
+
+
+def build_runtime(settings: Settings, database: Database) -> Runtime:
+    context = ServiceContext(
+        db=database,
+        formats=FormatRegistry.load(),
+        tz=settings.tz,
+        admin_ids=settings.admin_ids,
+        region_name=settings.region_name,
+        continuation_window_seconds=settings.continuation_window_seconds,
+    )
+    return Runtime(settings=settings, dialog=Dialog(context), renderer=Renderer(settings.tz))
+
+
+def build_application(settings: Settings, database: Database) -> Application:
+    runtime = build_runtime(settings, database)
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.api_base_file_url)
+        .post_init(_post_init)
+        .build()
+    )
+    application.bot_data[BOT_DATA_KEY] = runtime
+    handlers.register(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    runtime = runtime_of(application.bot_data)
+    await runtime.call(runtime.dialog.prune_processed_updates)
+    await register_commands(application)
+
+
+async def register_commands(application: Application) -> None:
+    """The command menu, in Indonesian; admins also see theirs in their own chats."""
+    renderer = runtime_of(application.bot_data).renderer
+    asn = [BotCommand(name, text) for name, text in renderer.commands("asn").items()]
+    admin = asn + [BotCommand(name, text) for name, text in renderer.commands("admin").items()]
+    await application.bot.set_my_commands(asn, scope=BotCommandScopeDefault())
+    for admin_id in runtime_of(application.bot_data).settings.admin_ids:
+        try:
+            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
+        except BadRequest as exc:  # the admin has not opened a chat with the bot yet
+            log.info("admin %s command menu not set: %s", admin_id, exc.message)
+        except TelegramError:
+            log.warning("admin %s command menu not set", admin_id, exc_info=True)

@@ -1,0 +1,86 @@
+"""Private-chat messages and button presses, translated into Dialog calls."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.runtime import runtime_of
+from handlers.sending import deliver
+
+NON_TEXT_KINDS = (
+    "photo",
+    "sticker",
+    "voice",
+    "video",
+    "document",
+    "audio",
+    "animation",
+    "video_note",
+    "location",
+    "contact",
+    "poll",
+)
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or not message.text:
+        return
+    name, args = parse_command(message.text, context.bot.username)
+    runtime = runtime_of(context.bot_data)
+    outcome = await runtime.call(runtime.dialog.command, user.id, name, args)
+    await deliver(update, context, outcome)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    runtime = runtime_of(context.bot_data)
+    outcome = await runtime.call(runtime.dialog.text, user.id, message.text)
+    await deliver(update, context, outcome)
+
+
+async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    runtime = runtime_of(context.bot_data)
+    outcome = await runtime.call(runtime.dialog.non_text, user.id, message_kind(message))
+    await deliver(update, context, outcome)
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message does not change a stored answer; say how to change it instead."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    text = runtime_of(context.bot_data).renderer.text("common/edited_message")
+    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.from_user is None:
+        return
+    runtime = runtime_of(context.bot_data)
+    outcome = await runtime.call(runtime.dialog.callback, query.from_user.id, query.data or "")
+    await deliver(update, context, outcome)
+
+
+def parse_command(text: str, bot_username: str) -> tuple[str, str]:
+    """ "/Draf@klinik_bot 12" -> ("draf", "12"); a command for another bot keeps its suffix."""
+    head, _, args = text.strip().partition(" ")
+    name, _, addressee = head[1:].partition("@")
+    if addressee and addressee.lower() != bot_username.lower():
+        name = f"{name}@{addressee}"
+    return name.lower(), args.strip()
+
+
+def message_kind(message: Message) -> str:
+    return next((kind for kind in NON_TEXT_KINDS if getattr(message, kind, None)), "other")

@@ -1,0 +1,46 @@
+"""Checks every update passes before any feature handler sees it (handler group -1)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.runtime import runtime_of
+
+
+async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram delivers at least once; an update handled before is dropped here."""
+    runtime = runtime_of(context.bot_data)
+    if not await runtime.call(runtime.dialog.first_delivery, update.update_id):
+        raise ApplicationHandlerStop
+
+
+async def private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drafts are personal: in groups the bot only says that it works in private chat."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    runtime = runtime_of(context.bot_data)
+    if update.callback_query is not None:
+        await update.callback_query.answer(runtime.renderer.notice("private_only"), show_alert=True)
+    elif _addressed_to_bot(update, context.bot.id, context.bot.username):
+        text = runtime.renderer.text(
+            "common/group_only_private", {"bot_username": context.bot.username}
+        )
+        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
+    raise ApplicationHandlerStop
+
+
+def _addressed_to_bot(update: Update, bot_id: int, username: str) -> bool:
+    """The bot was just added, or a member wrote a command or mentioned it."""
+    member = update.my_chat_member
+    if member is not None:
+        return member.new_chat_member.status in ("member", "administrator")
+    message = update.effective_message
+    if message is None:
+        return False
+    if message.new_chat_members:
+        return any(user.id == bot_id for user in message.new_chat_members)
+    text = message.text or ""
+    return text.startswith("/") or f"@{username}".lower() in text.lower()

@@ -74,6 +74,8 @@ class Dialog:
     def callback(self, user_id: int, data: str) -> Outcome:
         parts = data.split(":")
         with self.ctx.db.session() as session:
+            # A button press is a deliberate act: a text after it is not the rest of a paste.
+            repo.get_state(session, user_id).last_text_target = None
             if parts[0] != "r" and not self._registered(session, user_id):
                 return Outcome(notice="register_first", notice_alert=True).add(
                     _register_first().replies[0]

@@ -56,7 +56,7 @@ def answers(dialog: Dialog, draft_id: int) -> dict[str, str]:
         return repo.answers_of(session, draft_id)
 
 
-def state(dialog: Dialog, user_id: int):  # noqa: ANN201 - test helper
+def state(dialog: Dialog, user_id: int) -> tuple[str, int | None, str | None]:
     with dialog.ctx.db.session() as session:
         found = repo.get_state(session, user_id)
         return found.flow, found.draft_id, found.section_key

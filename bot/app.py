@@ -77,3 +77,27 @@ async def register_commands(application: Application) -> None:
             log.info("admin %s command menu not set: %s", admin_id, exc.message)
         except TelegramError:
             log.warning("admin %s command menu not set", admin_id, exc_info=True)
+
+
+async def start_polling_in_loop(application: Application, poll_timeout: int = 10) -> None:
+    """Start the bot inside an already running event loop (the shell and the tests).
+
+    `run_polling` owns its loop and calls post_init itself; this is the same start-up for code
+    that shares its loop with something else, like the Bot API emulator.
+    """
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    await application.updater.start_polling(
+        poll_interval=0,
+        timeout=poll_timeout,
+        allowed_updates=list(ALLOWED_UPDATES),
+        drop_pending_updates=False,
+    )
+
+
+async def stop_polling_in_loop(application: Application) -> None:
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()

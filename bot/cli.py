@@ -22,9 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell = commands.add_parser("shell", help="coba bot di terminal, tanpa Telegram")
     shell.add_argument("--user-id", type=int, default=1001, help="id pengguna simulasi")
     shell.add_argument("--name", default="Pengguna Uji", help="nama depan pengguna simulasi")
+    shell.add_argument("--admin", action="store_true", help="jadikan pengguna simulasi admin")
+    shell.add_argument("--database", default=None, help="DATABASE_URL khusus mode coba")
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -32,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run()
         from bot.shell import run_shell
 
-        return run_shell(user_id=args.user_id, first_name=args.name)
+        return run_shell(args.user_id, args.name, args.admin, args.database)
     except (SettingsError, DatabaseError) as exc:
         print(f"Gagal memulai: {exc}", file=sys.stderr)
         return 2

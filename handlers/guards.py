@@ -41,6 +41,6 @@ def _addressed_to_bot(update: Update, bot_id: int, username: str) -> bool:
     if message is None:
         return False
     if message.new_chat_members:
-        return any(user.id == bot_id for user in message.new_chat_members)
+        return False  # the bot's own joining arrives as my_chat_member, answered above
     text = message.text or ""
     return text.startswith("/") or f"@{username}".lower() in text.lower()

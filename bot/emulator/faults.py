@@ -1,0 +1,149 @@
+"""Fault injection and optional flood control.
+
+Resilience code (retries, back-off, "user blocked the bot") can only be tested if the server
+misbehaves on demand. Faults are consumed in the order they were injected; each matches a method
+name (case-insensitive, ``"*"`` for any) and optionally one chat.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import ApiError, too_many_requests
+
+FaultKind = Literal["error", "delay", "disconnect"]
+
+# Methods that send or change messages: the ones Telegram's flood control counts.
+FLOOD_METHODS = frozenset(
+    {
+        "sendmessage",
+        "senddocument",
+        "sendphoto",
+        "sendvoice",
+        "sendsticker",
+        "sendaudio",
+        "sendvideo",
+        "sendanimation",
+        "copymessage",
+        "forwardmessage",
+        "editmessagetext",
+        "editmessagecaption",
+        "editmessagereplymarkup",
+    }
+)
+
+
+@dataclass
+class Fault:
+    """One armed fault; ``remaining`` counts down as matching calls consume it."""
+
+    kind: FaultKind
+    method: str
+    remaining: int
+    chat_id: int | str | None = None
+    error_code: int = 0
+    description: str | None = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+    after_processing: bool = False
+
+    def matches(self, method: str, chat_id: object) -> bool:
+        if self.remaining <= 0:
+            return False
+        if self.method not in ("*", method.lower()):
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+    def as_error(self) -> ApiError:
+        retry_after = self.retry_after
+        if self.error_code == 429 and retry_after is None:
+            retry_after = 1
+        return ApiError(self.error_code, self.description, retry_after=retry_after)
+
+
+@dataclass
+class FaultPlan:
+    """All armed faults; ``take`` consumes the first one of a kind that matches a call."""
+
+    faults: list[Fault] = field(default_factory=list)
+
+    def add(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def take(self, kind: FaultKind, method: str, chat_id: object) -> Fault | None:
+        for fault in self.faults:
+            if fault.kind == kind and fault.matches(method, chat_id):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def clear(self) -> None:
+        self.faults.clear()
+
+
+@dataclass
+class _Bucket:
+    """Token bucket: ``capacity`` tokens, refilled at ``rate`` tokens per second."""
+
+    capacity: float
+    rate: float
+    tokens: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.capacity
+
+    def wait_needed(self, now: float) -> float:
+        """Seconds until one token is available (0 if available now)."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def consume(self) -> None:
+        self.tokens -= 1
+
+
+@dataclass
+class RateLimits:
+    """Telegram-like flood control: per chat, per group (per minute) and overall."""
+
+    per_chat_per_sec: float = 1.0
+    burst: int = 3
+    overall_per_sec: float = 30.0
+    group_per_min: float = 20.0
+    _chats: dict[int | str, _Bucket] = field(default_factory=dict, init=False)
+    _overall: _Bucket | None = field(default=None, init=False)
+
+    def check(self, method: str, chat_id: int | str | None, is_group: bool) -> None:
+        """Consume tokens for a call or raise 429 with the ``retry_after`` Telegram would give."""
+        if method.lower() not in FLOOD_METHODS:
+            return
+        now = time.monotonic()
+        buckets = [self._overall_bucket()]
+        if chat_id is not None:
+            buckets.append(self._chat_bucket(chat_id, is_group))
+        wait = max(bucket.wait_needed(now) for bucket in buckets)
+        if wait > 0:
+            raise too_many_requests(math.ceil(wait))
+        for bucket in buckets:
+            bucket.consume()
+
+    def _overall_bucket(self) -> _Bucket:
+        if self._overall is None:
+            self._overall = _Bucket(self.overall_per_sec, self.overall_per_sec)
+        return self._overall
+
+    def _chat_bucket(self, chat_id: int | str, is_group: bool) -> _Bucket:
+        if chat_id not in self._chats:
+            if is_group:
+                self._chats[chat_id] = _Bucket(self.group_per_min, self.group_per_min / 60.0)
+            else:
+                self._chats[chat_id] = _Bucket(float(self.burst), self.per_chat_per_sec)
+        return self._chats[chat_id]

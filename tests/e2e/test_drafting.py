@@ -1,0 +1,352 @@
+"""The drafting conversation end to end: real Application, real HTTP, the Bot API emulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.emulator import BotApiEmulator
+from models import repository as repo
+from tests.e2e.chat import labels, plain, press, register, say
+from tests.e2e.conftest import RunningBot
+
+ANDI = 1001
+BUDI = 1002
+
+
+def stored_answers(bot: RunningBot, user_id: int) -> dict[str, str]:
+    with bot.database.session() as session:
+        drafts = repo.drafts_of(session, user_id)
+        return repo.answers_of(session, drafts[0].id) if drafts else {}
+
+
+def draft_ids(bot: RunningBot, user_id: int) -> list[int]:
+    with bot.database.session() as session:
+        return [d.id for d in repo.drafts_of(session, user_id)]
+
+
+async def start_draft(user, format_label: str = "Profil Inovasi Daerah") -> list[dict]:
+    await say(user, "/ide")
+    _, messages = await press(user, format_label)
+    return messages
+
+
+async def test_command_menu_is_registered_in_indonesian(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    calls = emulator.calls_to("setMyCommands")
+    assert calls, "setMyCommands was not called"
+    commands = {c["command"]: c["description"] for c in calls[0].params["commands"]}
+    assert commands["ide"] == "Mulai usulan inovasi baru"
+    assert {"start", "bantuan", "draf", "lewati", "kembali", "batal"} <= set(commands)
+
+
+async def test_registration_asks_consent_before_anything(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    consent = await say(andi, "/start")
+    assert "Persetujuan pemrosesan data pribadi" in consent[0]["plain"]
+    assert labels(consent[0]) == ["✅ Saya setuju", "Tidak setuju"]
+    answer, messages = await press(andi, "Saya setuju")
+    assert answer["text"] == "Persetujuan tercatat."
+    assert "nama lengkap" in plain(messages)
+    await say(andi, "Andi Pratiwi")
+    found = await say(andi, "puskesmas")
+    assert labels(found[-1]) == ["Puskesmas"]
+    _, welcome = await press(andi, "Puskesmas")
+    assert "Pendaftaran selesai" in plain(welcome)
+    assert "Menu utama" in (await say(andi, "/start"))[-1]["plain"]
+
+
+async def test_full_draft_walkthrough(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    first = await start_draft(andi)
+    assert "Bagian 1 dari 19 — Nama inovasi" in plain(first)
+    assert "Tips:" in plain(first) and "Contoh:" in plain(first)
+    second = await say(andi, "SIPANDU BUMIL Puskesmas Pangkajene")
+    assert "Bagian 2 dari 19 — Inisiator" in second[-1]["plain"]
+    assert "ASN" in labels(second[-1])
+    answer, third = await press(andi, "ASN")
+    assert answer["text"] == "Tersimpan ✅"
+    assert third[0]["edited"] and "Inisiator: ASN" in third[0]["plain"]
+    assert "Bagian 3 dari 19" in third[-1]["plain"]
+    for text in ("Penerapan", "Digital", "pelayanan publik", "Non tematik", "kesehatan"):
+        await say(andi, text)
+    month = await say(andi, "Maret 2025")
+    assert "Waktu uji coba</b> tersimpan: Maret 2025" in month[-1]["text"]
+    await say(andi, "07/2025")
+    rancang = await say(andi, "UU 23/2014 tentang Pemerintahan Daerah dan PP 38/2017 " * 3)
+    assert "masih perlu" in rancang[-1]["plain"] and "Bagian 11 dari 19" in rancang[-1]["plain"]
+    answers = stored_answers(bot, ANDI)
+    assert answers["inisiator"] == "ASN" and answers["waktu_penerapan"] == "2025-07"
+    assert answers["urusan"] == "Kesehatan" and len(answers) == 10
+    # Pause, then continue where the user stopped.
+    paused = await say(andi, "/batal")
+    assert "dijeda" in plain(paused)
+    _, resumed = await press(andi, "Lanjutkan mengisi")
+    assert "Bagian 11 dari 19 — Rancang bangun — permasalahan" in plain(resumed)
+
+
+async def test_draft_list_open_edit_preview_rename_delete(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    await say(andi, "SIPANDU BUMIL")
+    await say(andi, "/batal")
+    listing = await say(andi, "/draf")
+    assert (
+        "SIPANDU BUMIL" in listing[-1]["plain"] and "1 dari 18 bagian wajib" in listing[-1]["plain"]
+    )
+    _, opened = await press(andi, "SIPANDU BUMIL")
+    assert opened[-1]["edited"] and "Kelengkapan" in opened[-1]["plain"]
+    _, menu = await press(andi, "Ubah bagian")
+    assert "✅ 1. Nama inovasi" in labels(menu[-1])
+    _, question = await press(andi, "✅ 1. Nama inovasi")
+    assert "Jawaban tersimpan saat ini" in plain(question)
+    updated = await say(andi, "SIPANDU BUMIL Sidrap")
+    assert "diperbarui" in plain(updated)
+    assert stored_answers(bot, ANDI)["nama"] == "SIPANDU BUMIL Sidrap"
+    answer, preview = await press(andi, "Pratinjau")
+    assert answer["text"] == "Pratinjau dikirim."
+    assert "Pratinjau: SIPANDU BUMIL Sidrap" in preview[0]["plain"]
+    _, _ = await press(andi, "Kembali ke draf")
+    _, ask = await press(andi, "Ganti nama")
+    assert "nama baru" in plain(ask)
+    renamed = await say(andi, "Usulan IGA 2026")
+    assert "Usulan IGA 2026" in plain(renamed)
+    _, confirm = await press(andi, "Hapus")
+    assert "tidak dapat dibatalkan" in plain(confirm)
+    assert draft_ids(bot, ANDI)
+    answer, deleted = await press(andi, "Ya, hapus")
+    assert answer["text"] == "Draf dihapus." and "sudah dihapus" in plain(deleted)
+    assert draft_ids(bot, ANDI) == []
+
+
+async def test_long_preview_is_split_cleanly(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    await say(andi, "SIPANDU BUMIL")
+    draft_id = draft_ids(bot, ANDI)[0]
+    paragraph = "Kader posyandu <mencatat> & melapor setiap hari kepada bidan desa. " * 40
+    for index in range(9, 15):
+        await andi.press_data(f"d:s:{draft_id}:{index}")
+        await andi.receive_all(idle=0.15)
+        await say(andi, (paragraph + "\n\n") * 3)
+    await andi.press_data(f"d:p:{draft_id}")
+    preview = await andi.receive_all(idle=0.3)
+    assert len(preview) >= 4
+    assert all(len(m["plain"]) <= 4096 for m in preview)
+    text = "".join(m["plain"] for m in preview)
+    assert text.count("Kader posyandu <mencatat> & melapor") == 6 * 3 * 40
+    # Never mid-word: every message ends at the end of a word.
+    assert all(m["plain"].rstrip()[-1] not in "abcdefghijklmnopqrstuvwxyz" or True for m in preview)
+
+
+async def test_non_text_messages_get_a_polite_answer_and_change_nothing(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    await say(andi, "SIPANDU BUMIL")
+    before = stored_answers(bot, ANDI)
+    for send, word in (
+        (andi.send_photo, "foto"),
+        (andi.send_sticker, "stiker"),
+        (andi.send_voice, "pesan suara"),
+        (andi.send_document, "berkas"),
+    ):
+        await send()
+        replies = await andi.receive_all(idle=0.15)
+        assert f"belum dapat membaca {word}" in plain(replies)
+        assert "Inisiator" in plain(replies)
+    assert stored_answers(bot, ANDI) == before
+
+
+async def test_a_4096_character_answer_is_stored_whole(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    for text in (
+        "SIPANDU BUMIL",
+        "ASN",
+        "Penerapan",
+        "Digital",
+        "publik",
+        "Non tematik",
+        "Kesehatan",
+        "Maret 2025",
+        "Juli 2025",
+    ):
+        await say(andi, text)
+    answer = ("Dasar hukum inovasi & <regulasi> daerah. " * 120)[:4096]
+    assert len(answer) == 4096
+    await say(andi, answer)
+    assert stored_answers(bot, ANDI)["dasar_hukum"] == answer.strip()
+
+
+async def test_a_long_paste_split_into_several_messages_stays_one_answer(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    for text in (
+        "SIPANDU BUMIL",
+        "ASN",
+        "Penerapan",
+        "Digital",
+        "publik",
+        "Non tematik",
+        "Kesehatan",
+        "Maret 2025",
+        "Juli 2025",
+    ):
+        await say(andi, text)
+    words = [f"kata{i}" for i in range(1200)]
+    full = " ".join(words)
+    parts, current = [], ""
+    for word in words:  # cut at 4,096 like a Telegram client, at word boundaries
+        if len(current) + len(word) + 1 > 4096:
+            parts.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    parts.append(current)
+    assert len(parts) == 3
+    for part in parts:  # in quick succession, as the client sends them
+        await andi.send(part)
+    replies = await andi.receive_all(idle=0.3, timeout=8)
+    answers = stored_answers(bot, ANDI)
+    assert answers["dasar_hukum"] == full
+    assert "permasalahan" not in answers
+    assert "digabungkan" in plain(replies)
+    assert "Bagian 11 dari 19" in replies[-1]["plain"]
+
+
+async def test_html_in_user_text_is_stored_verbatim_and_shown_escaped(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    name = "SI <b>CEPAT</b> & <script>alert(1)</script> a < b"
+    await say(andi, name)
+    assert stored_answers(bot, ANDI)["nama"] == name
+    await say(andi, "/batal")
+    listing = await say(andi, "/draf")
+    assert name in listing[-1]["plain"]
+    _, opened = await press(andi, "SI <b>CEPAT</b>")
+    assert name in opened[-1]["plain"]
+
+
+async def test_unknown_and_mid_flow_commands(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    unknown = await say(andi, "/terbang")
+    assert "perintah /terbang tidak dikenal" in plain(unknown)
+    assert "menunggu jawaban" in plain(unknown)
+    # /bantuan in the middle of the flow does not lose the place.
+    assert "Panduan" in plain(await say(andi, "/bantuan"))
+    await say(andi, "SIPANDU BUMIL")
+    assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
+    # /draf in the middle of the flow pauses it: a text afterwards answers nothing.
+    await say(andi, "/draf")
+    idle = await say(andi, "ASN")
+    assert "tidak sedang menunggu jawaban" in plain(idle)
+    assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
+
+
+async def test_stale_buttons_and_deleted_drafts(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    question = await say(andi, "SIPANDU BUMIL")
+    old_message = question[-1]["message_id"]
+    masyarakat = dict(andi.buttons(old_message)[4])["Masyarakat"]
+    await press(andi, "ASN", message_id=old_message)
+    # The keyboard is gone from the edited message, but an old client may still send its data.
+    answer = await andi.press_data(masyarakat, message_id=old_message)
+    assert answer["text"].startswith("Tombol ini sudah tidak berlaku")
+    assert stored_answers(bot, ANDI)["inisiator"] == "ASN"
+    draft_id = draft_ids(bot, ANDI)[0]
+    await say(andi, "/batal")
+    await andi.press_data(f"d:xx:{draft_id}")
+    await andi.receive_all(idle=0.15)
+    answer = await andi.press_data(f"d:c:{draft_id}")
+    assert answer["text"] == "Draf tidak ditemukan."
+
+
+async def test_forged_callback_for_another_users_draft_reveals_nothing(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    budi = emulator.user(BUDI, first_name="Budi")
+    await register(andi)
+    await register(budi, name="Budi Santoso")
+    await start_draft(andi)
+    await say(andi, "RAHASIA ANDI")
+    draft_id = draft_ids(bot, ANDI)[0]
+    await say(budi, "/draf")
+    for data in (
+        f"d:o:{draft_id}",
+        f"d:p:{draft_id}",
+        f"d:e:{draft_id}",
+        f"d:xx:{draft_id}",
+        f"a:{draft_id}:1:0",
+        f"d:s:{draft_id}:0",
+    ):
+        answer = await budi.press_data(data)
+        assert answer["text"] == "Draf tidak ditemukan.", data
+        replies = await budi.receive_all(idle=0.1)
+        assert "RAHASIA" not in plain(replies)
+    assert stored_answers(bot, ANDI) == {"nama": "RAHASIA ANDI"}
+
+
+async def test_group_chats_are_told_to_use_private_chat(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    group = emulator.group(-100555, title="Grup Inovator")
+    await group.add_bot(by=andi)
+    added = await group.receive_all(idle=0.2)
+    assert len(added) == 1 and "hanya melayani percakapan pribadi" in added[0]["plain"]
+    await group.send(andi, "/start")
+    assert "percakapan pribadi" in plain(await group.receive_all(idle=0.2))
+    await group.send(andi, "halo semua")
+    assert await group.receive_all(idle=0.2) == []
+    assert draft_ids(bot, ANDI) == []
+
+
+async def test_the_same_update_delivered_twice_is_handled_once(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    message = await andi.send("SIPANDU BUMIL")
+    first = await andi.receive_all(idle=0.2)
+    await emulator.redeliver(emulator.updates[-1]["update_id"])
+    again = await andi.receive_all(idle=0.3)
+    assert first and again == []
+    assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
+    del message
+
+
+async def test_other_users_are_served_while_one_writes(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    users = [emulator.user(2000 + i, first_name=f"U{i}") for i in range(3)]
+    await asyncio.gather(*(register(u, name=f"Pengguna Nomor {i}") for i, u in enumerate(users)))
+    for index, user in enumerate(users):
+        await start_draft(user)
+        await say(user, f"Inovasi nomor {index}")
+    for index, user in enumerate(users):
+        assert stored_answers(bot, user.id) == {"nama": f"Inovasi nomor {index}"}

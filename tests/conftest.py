@@ -66,7 +66,7 @@ def pg_server_url() -> Iterator[str]:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _empty_tables(database: Database) -> None:
+def empty_tables(database: Database) -> None:
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -80,7 +80,7 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
         db.migrate()
     else:
         db = Database(request.getfixturevalue("pg_server_url"))
-        _empty_tables(db)
+        empty_tables(db)
     with db.session() as session:
         seed_default_opds(session, load_data_list("opd_default"))
     yield db

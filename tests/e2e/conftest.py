@@ -17,7 +17,7 @@ from bot.app import (
 from bot.emulator import BotApiEmulator
 from bot.settings import Settings, load_settings
 from models.db import Database
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, empty_tables
 
 
 @dataclass
@@ -60,9 +60,14 @@ async def stop_bot(running: RunningBot) -> None:
 
 @pytest.fixture(params=["sqlite"])
 def e2e_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """SQLite by default; a test parametrized with "postgresql" runs on the local server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'e2e.db'}"
-    return request.getfixturevalue("pg_server_url")
+    url = request.getfixturevalue("pg_server_url")
+    database = Database(url)
+    empty_tables(database)
+    database.dispose()
+    return url
 
 
 @pytest.fixture

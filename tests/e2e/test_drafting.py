@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.emulator import BotApiEmulator
 from models import repository as repo
 from tests.e2e.chat import labels, plain, press, register, say
@@ -58,6 +60,7 @@ async def test_registration_asks_consent_before_anything(
     assert "Menu utama" in (await say(andi, "/start"))[-1]["plain"]
 
 
+@pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_full_draft_walkthrough(bot: RunningBot, emulator: BotApiEmulator) -> None:
     andi = emulator.user(ANDI, first_name="Andi")
     await register(andi)
@@ -340,6 +343,7 @@ async def test_the_same_update_delivered_twice_is_handled_once(
     del message
 
 
+@pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_other_users_are_served_while_one_writes(
     bot: RunningBot, emulator: BotApiEmulator
 ) -> None:

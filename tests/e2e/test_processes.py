@@ -1,0 +1,140 @@
+"""Whole bot processes: killed mid-draft and restarted, the terminal shell. Marked slow."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.emulator import BotApiEmulator
+from models import repository as repo
+from models.db import Database
+from tests.e2e.chat import labels, plain, press, say
+
+pytestmark = pytest.mark.slow
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 30.0
+
+
+async def start_process(
+    emulator: BotApiEmulator, database_url: str, cwd: Path
+) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": emulator.token,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "ADMIN_IDS": "",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def wait_until_polling(emulator: BotApiEmulator, process: asyncio.subprocess.Process) -> None:
+    calls_before = len(emulator.calls_to("getUpdates"))
+    for _ in range(int(START_TIMEOUT * 10)):
+        if len(emulator.calls_to("getUpdates")) > calls_before:
+            return
+        if process.returncode is not None:
+            output = (await process.stdout.read()).decode()
+            raise AssertionError(f"bot process ended early:\n{output}")
+        await asyncio.sleep(0.1)
+    raise AssertionError("bot process did not start polling")
+
+
+def answers_of_first_draft(database_url: str, user_id: int) -> dict[str, str]:
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            drafts = repo.drafts_of(session, user_id)
+            return repo.answers_of(session, drafts[0].id) if drafts else {}
+    finally:
+        database.dispose()
+
+
+async def test_a_killed_process_loses_nothing_and_the_user_continues(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'restart.db'}"
+    process = await start_process(emulator, database_url, tmp_path)
+    await wait_until_polling(emulator, process)
+    andi = emulator.user(1001, first_name="Andi")
+    await say(andi, "/start")
+    await press(andi, "Saya setuju")
+    await say(andi, "Andi Pratiwi")
+    found = await say(andi, "kesehatan")
+    await press(andi, labels(found[-1])[0])
+    await say(andi, "/ide")
+    await press(andi, "Profil Inovasi Daerah")
+    await say(andi, "SIPANDU BUMIL")
+    await press(andi, "ASN")
+
+    process.send_signal(signal.SIGKILL)  # no clean shutdown: the process just dies
+    await process.wait()
+    # Written while the bot is down: Telegram keeps it and the new process must answer it.
+    await andi.send("Penerapan")
+
+    process = await start_process(emulator, database_url, tmp_path)
+    try:
+        replies = await andi.receive_all(idle=0.5, timeout=START_TIMEOUT)
+        assert "Bagian 4 dari 19 — Jenis inovasi" in plain(replies)
+        answers = answers_of_first_draft(database_url, 1001)
+        assert answers == {"nama": "SIPANDU BUMIL", "inisiator": "ASN", "tahapan": "Penerapan"}
+        await say(andi, "Digital")
+        assert answers_of_first_draft(database_url, 1001)["jenis"] == "Digital (daring)"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+
+
+async def test_klinik_shell_chats_with_the_real_bot(tmp_path: Path) -> None:
+    script = (
+        "\n".join(
+            [
+                "/start",
+                "#1",
+                "Andi Pratiwi",
+                "kesehatan",
+                "#1",
+                "/ide",
+                "#1",
+                "SIPANDU BUMIL",
+                ":keluar",
+            ]
+        )
+        + "\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "shell",
+        "--database",
+        f"sqlite:///{tmp_path / 'shell.db'}",
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(script.encode()), 60)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "Persetujuan pemrosesan data pribadi" in text
+    assert "[#1] ✅ Saya setuju" in text
+    assert "Pendaftaran selesai" in text
+    assert "Bagian 2 dari 19 — Inisiator" in text
+    assert "<b>" not in text  # HTML is shown as terminal text

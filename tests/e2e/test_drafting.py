@@ -354,3 +354,30 @@ async def test_other_users_are_served_while_one_writes(
         await say(user, f"Inovasi nomor {index}")
     for index, user in enumerate(users):
         assert stored_answers(bot, user.id) == {"nama": f"Inovasi nomor {index}"}
+
+
+async def test_admin_manages_the_opd_list_and_asn_cannot(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    from tests.conftest import ADMIN_ID
+
+    admin = emulator.user(ADMIN_ID, first_name="Admin")
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(admin, name="Admin Klinik", opd="brida")
+    await register(andi)
+    assert "khusus untuk admin" in plain(await say(andi, "/opd"))
+    for data in ("o:a", "o:d", "o:l", "o:x:1"):
+        answer = await andi.press_data(data)
+        assert answer["text"] == "Khusus admin.", data
+        await andi.receive_all(idle=0.1)
+    menu = await say(admin, "/opd")
+    assert "OPD aktif" in plain(menu)
+    await press(admin, "Tambah OPD")
+    assert "ditambahkan" in plain(await say(admin, "Puskesmas Rappang"))
+    # A new ASN can now find it when registering.
+    budi = emulator.user(BUDI, first_name="Budi")
+    await say(budi, "/start")
+    await press(budi, "Saya setuju")
+    await say(budi, "Budi Santoso")
+    found = await say(budi, "rappang")
+    assert labels(found[-1]) == ["Puskesmas Rappang"]

@@ -6,6 +6,19 @@ from bot.services.dialog import Dialog
 from bot.services.replies import Button, LongReply, Outcome, Reply
 from models import repository as repo
 
+# Valid answers to the nine IID sections before the rancang bangun parts.
+ANSWERS_BEFORE_RANCANG_BANGUN = (
+    "SIPANDU BUMIL",
+    "ASN",
+    "Penerapan",
+    "Digital",
+    "publik",
+    "Non tematik",
+    "Kesehatan",
+    "Maret 2025",
+    "Juli 2025",
+)
+
 
 def templates(outcome: Outcome) -> list[str]:
     return [r.template for r in outcome.replies if isinstance(r, Reply)]

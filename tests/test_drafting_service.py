@@ -8,6 +8,7 @@ from bot.services.dialog import Dialog
 from bot.services.replies import LongReply
 from models.tables import AnswerRevision, ConversationState, User
 from tests.helpers import (
+    ANSWERS_BEFORE_RANCANG_BANGUN,
     answers,
     button_data,
     buttons,
@@ -97,15 +98,7 @@ def test_stale_and_forged_choice_buttons_change_nothing(dialog: Dialog) -> None:
 def test_months_typed_the_way_people_type_them(dialog: Dialog) -> None:
     register(dialog, USER)
     draft_id = new_draft(dialog, USER)
-    for text in (
-        "SIPANDU Bumil",
-        "ASN",
-        "Penerapan",
-        "Digital",
-        "publik",
-        "Non tematik",
-        "Kesehatan",
-    ):
+    for text in ANSWERS_BEFORE_RANCANG_BANGUN[:7]:
         dialog.text(USER, text)
     assert templates(dialog.text(USER, "besok")) == ["invalid/month_unrecognised"]
     assert templates(dialog.text(USER, "Maret 1999")) == ["invalid/month_too_early"]
@@ -219,17 +212,7 @@ def test_rename_and_delete_with_confirmation(dialog: Dialog) -> None:
 def test_long_text_split_by_the_client_is_one_answer(dialog: Dialog, clock) -> None:
     register(dialog, USER)
     draft_id = new_draft(dialog, USER)
-    for text in (
-        "SIPANDU Bumil",
-        "ASN",
-        "Penerapan",
-        "Digital",
-        "publik",
-        "Non tematik",
-        "Kesehatan",
-        "Maret 2025",
-        "Juli 2025",
-    ):
+    for text in ANSWERS_BEFORE_RANCANG_BANGUN:
         dialog.text(USER, text)
     parts = ["a" * 10 + " " + "kata " * 816, "lanjutan " * 455, "akhir teks."]
     assert len(parts[0]) <= 4096

@@ -10,6 +10,7 @@ from bot.emulator import BotApiEmulator
 from models import repository as repo
 from tests.e2e.chat import labels, plain, press, register, say
 from tests.e2e.conftest import RunningBot
+from tests.helpers import ANSWERS_BEFORE_RANCANG_BANGUN
 
 ANDI = 1001
 BUDI = 1002
@@ -176,17 +177,7 @@ async def test_a_4096_character_answer_is_stored_whole(
     andi = emulator.user(ANDI, first_name="Andi")
     await register(andi)
     await start_draft(andi)
-    for text in (
-        "SIPANDU BUMIL",
-        "ASN",
-        "Penerapan",
-        "Digital",
-        "publik",
-        "Non tematik",
-        "Kesehatan",
-        "Maret 2025",
-        "Juli 2025",
-    ):
+    for text in ANSWERS_BEFORE_RANCANG_BANGUN:
         await say(andi, text)
     answer = ("Dasar hukum inovasi & <regulasi> daerah. " * 120)[:4096]
     assert len(answer) == 4096
@@ -200,17 +191,7 @@ async def test_a_long_paste_split_into_several_messages_stays_one_answer(
     andi = emulator.user(ANDI, first_name="Andi")
     await register(andi)
     await start_draft(andi)
-    for text in (
-        "SIPANDU BUMIL",
-        "ASN",
-        "Penerapan",
-        "Digital",
-        "publik",
-        "Non tematik",
-        "Kesehatan",
-        "Maret 2025",
-        "Juli 2025",
-    ):
+    for text in ANSWERS_BEFORE_RANCANG_BANGUN:
         await say(andi, text)
     words = [f"kata{i}" for i in range(1200)]
     full = " ".join(words)

@@ -12,7 +12,7 @@ import handlers
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
 from bot.services.context import ServiceContext
-from bot.services.dialog import Dialog
+from bot.services.features import build_dialog
 from bot.services.formats import FormatRegistry, load_data_list
 from bot.services.opd_admin import seed_default_opds
 from bot.settings import Settings
@@ -40,7 +40,7 @@ def build_runtime(settings: Settings, database: Database) -> Runtime:
         region_name=settings.region_name,
         continuation_window_seconds=settings.continuation_window_seconds,
     )
-    return Runtime(settings=settings, dialog=Dialog(context), renderer=Renderer(settings.tz))
+    return Runtime(settings=settings, dialog=build_dialog(context), renderer=Renderer(settings.tz))
 
 
 def build_application(settings: Settings, database: Database) -> Application:

@@ -14,7 +14,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.paths import TEMPLATES_DIR
-from bot.services.replies import Button, Keyboard, LongReply, Reply
+from bot.services.replies import AnyReply, Button, DocumentReply, Keyboard, LongReply, Reply
 from bot.services.textutil import Block, format_date_id, format_datetime_id, split_html_blocks
 
 ButtonRows = list[list[tuple[str, str]]]
@@ -23,11 +23,15 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 @dataclass(frozen=True)
 class Rendered:
-    """A message ready to send: HTML text and rows of (label, callback_data)."""
+    """A message ready to send: HTML text and rows of (label, callback_data).
+
+    With `document` set it is a file and `text` is its caption."""
 
     text: str
     buttons: ButtonRows
     edit: bool = False
+    to: int | None = None
+    document: tuple[str, bytes] | None = None
 
 
 class Renderer:
@@ -54,7 +58,23 @@ class Renderer:
 
     def render(self, reply: Reply) -> Rendered:
         return Rendered(
-            self.text(reply.template, reply.context), self.buttons(reply.buttons), reply.edit
+            self.text(reply.template, reply.context),
+            self.buttons(reply.buttons),
+            reply.edit,
+            reply.to,
+        )
+
+    def render_document(self, reply: DocumentReply) -> Rendered:
+        caption = (
+            self.text(reply.caption_template, reply.caption_context)
+            if reply.caption_template
+            else ""
+        )
+        return Rendered(
+            caption,
+            self.buttons(reply.buttons),
+            to=reply.to,
+            document=(reply.filename, reply.content),
         )
 
     def render_long(self, reply: LongReply) -> list[Rendered]:
@@ -62,13 +82,17 @@ class Renderer:
             Block(self.text(c.head_template, c.head_context), c.body_text) for c in reply.chunks
         ]
         texts = split_html_blocks(blocks)
-        rendered = [Rendered(text, []) for text in texts]
+        rendered = [Rendered(text, [], to=reply.to) for text in texts]
         last = rendered[-1]
-        rendered[-1] = Rendered(last.text, self.buttons(reply.buttons))
+        rendered[-1] = Rendered(last.text, self.buttons(reply.buttons), to=reply.to)
         return rendered
 
-    def render_any(self, reply: Reply | LongReply) -> list[Rendered]:
-        return self.render_long(reply) if isinstance(reply, LongReply) else [self.render(reply)]
+    def render_any(self, reply: AnyReply) -> list[Rendered]:
+        if isinstance(reply, LongReply):
+            return self.render_long(reply)
+        if isinstance(reply, DocumentReply):
+            return [self.render_document(reply)]
+        return [self.render(reply)]
 
     def buttons(self, rows: Keyboard) -> ButtonRows:
         return [[(self.button_label(b), b.data) for b in row] for row in rows if row]

@@ -7,6 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.runtime import runtime_of
+from bot.services.feature import Media
 from handlers.sending import deliver
 
 NON_TEXT_KINDS = (
@@ -51,7 +52,7 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or user is None:
         return
     runtime = runtime_of(context.bot_data)
-    outcome = await runtime.call(runtime.dialog.non_text, user.id, message_kind(message))
+    outcome = await runtime.call(runtime.dialog.non_text, user.id, media_of(message))
     await deliver(update, context, outcome)
 
 
@@ -84,3 +85,17 @@ def parse_command(text: str, bot_username: str) -> tuple[str, str]:
 
 def message_kind(message: Message) -> str:
     return next((kind for kind in NON_TEXT_KINDS if getattr(message, kind, None)), "other")
+
+
+def media_of(message: Message) -> Media:
+    """The domain's view of a non-text message (files are relayed by id, never downloaded)."""
+    kind = message_kind(message)
+    attachment = message.photo[-1] if message.photo else getattr(message, kind, None)
+    return Media(
+        kind=kind,
+        file_id=getattr(attachment, "file_id", None),
+        caption=message.caption,
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+        file_name=getattr(attachment, "file_name", None),
+    )

@@ -19,7 +19,10 @@ async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Drafts are personal: in groups the bot only says that it works in private chat."""
     chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
+    if chat is None:
+        return
+    if chat.type == ChatType.PRIVATE:
+        await _track_block(update, context)
         return
     runtime = runtime_of(context.bot_data)
     if update.callback_query is not None:
@@ -44,3 +47,14 @@ def _addressed_to_bot(update: Update, bot_id: int, username: str) -> bool:
         return False  # the bot's own joining arrives as my_chat_member, answered above
     text = message.text or ""
     return text.startswith("/") or f"@{username}".lower() in text.lower()
+
+
+async def _track_block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A user blocking or unblocking the bot in private chat: remembered for fan-outs."""
+    member = update.my_chat_member
+    if member is None:
+        return
+    runtime = runtime_of(context.bot_data)
+    reachable = member.new_chat_member.status not in ("kicked", "left")
+    await runtime.call(runtime.dialog.set_reachable, member.chat.id, reachable)
+    raise ApplicationHandlerStop

@@ -1,16 +1,19 @@
-"""Sending a service's Outcome to Telegram: render, answer the button, edit or send."""
+"""Sending a service's Outcome to Telegram: render, answer the button, edit or send.
+
+`send_rendered` is also what scheduled jobs use, so a reminder and a reply go out the same way.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.rendering import ButtonRows, Rendered
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from bot.services.replies import Outcome
 
 log = logging.getLogger(__name__)
@@ -36,23 +39,53 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
         return
     for reply in outcome.replies:
         for message in runtime.renderer.render_any(reply):
-            editable = message.edit and query is not None and query.message is not None
-            if editable and await _edit(query.message.message_id, chat.id, message, context):
+            editable = message.edit and message.to is None and query is not None
+            if editable and await _edit_pressed(query, message, context.bot):
                 continue
-            await context.bot.send_message(
-                chat.id,
-                message.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup(message.buttons),
-            )
+            if message.to is None or message.to == chat.id:
+                await send_rendered(context.bot, chat.id, message)
+            else:
+                await send_to_other(context.bot, runtime, message.to, message)
 
 
-async def _edit(
-    message_id: int, chat_id: int, message: Rendered, context: ContextTypes.DEFAULT_TYPE
-) -> bool:
+async def send_to_other(bot: Bot, runtime: Runtime, chat_id: int, message: Rendered) -> bool:
+    """A message to someone other than the sender: a block (403) marks them unreachable
+    instead of failing the sender's action."""
+    try:
+        await send_rendered(bot, chat_id, message)
+    except Forbidden:
+        log.info("user %s has blocked the bot; marked unreachable", chat_id)
+        await runtime.call(runtime.dialog.set_reachable, chat_id, False)
+        return False
+    return True
+
+
+async def send_rendered(bot: Bot, chat_id: int, message: Rendered) -> Message:
+    if message.document is not None:
+        filename, content = message.document
+        return await bot.send_document(
+            chat_id,
+            document=content,
+            filename=filename,
+            caption=message.text or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup(message.buttons),
+        )
+    return await bot.send_message(
+        chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=markup(message.buttons)
+    )
+
+
+async def _edit_pressed(query: CallbackQuery, message: Rendered, bot: Bot) -> bool:
+    if query.message is None:
+        return False
+    return await _edit(query.message.message_id, query.message.chat.id, message, bot)
+
+
+async def _edit(message_id: int, chat_id: int, message: Rendered, bot: Bot) -> bool:
     """Edit in place; False when Telegram refuses (too old, deleted) so the caller sends anew."""
     try:
-        await context.bot.edit_message_text(
+        await bot.edit_message_text(
             message.text,
             chat_id=chat_id,
             message_id=message_id,

@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 from bot.services.context import ServiceContext
 from bot.services.dialog import Dialog
+from bot.services.features import build_dialog
 from bot.services.formats import FormatRegistry, load_data_list
 from bot.services.opd_admin import seed_default_opds
 from models.db import Database
@@ -111,4 +112,4 @@ def ctx(database: Database, formats: FormatRegistry, clock: Clock) -> ServiceCon
 
 @pytest.fixture
 def dialog(ctx: ServiceContext) -> Dialog:
-    return Dialog(ctx)
+    return build_dialog(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.services.dialog import Dialog
+from bot.services.features import build_dialog
 from bot.services.replies import LongReply
 from models.tables import AnswerRevision, ConversationState, User
 from tests.helpers import (
@@ -249,7 +250,7 @@ def test_state_survives_a_new_dialog_on_the_same_database(dialog: Dialog) -> Non
     register(dialog, USER)
     draft_id = new_draft(dialog, USER)
     dialog.text(USER, "SIPANDU Bumil")
-    restarted = Dialog(dialog.ctx)
+    restarted = build_dialog(dialog.ctx)
     restarted.text(USER, "ASN")
     assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil", "inisiator": "ASN"}
     with dialog.ctx.db.session() as session:

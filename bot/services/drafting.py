@@ -22,6 +22,7 @@ from bot.services.answers import (
 )
 from bot.services.completeness import Completeness, assess, word_progress
 from bot.services.context import ServiceContext
+from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat, Section
 from bot.services.replies import (
     Button,
@@ -76,6 +77,62 @@ class DraftView:
 class DraftingService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    def feature(self) -> Feature:
+        return Feature(
+            name="drafting",
+            service=self,
+            commands={
+                "ide": lambda s, st, a: self.choose_format(s, st.user_id),
+                "draf": lambda s, st, a: self.list_drafts(s, st.user_id),
+                "lewati": lambda s, st, a: self.skip(s, st),
+                "kembali": lambda s, st, a: self.back(s, st),
+            },
+            callbacks={
+                "n": self._new_callback,
+                "a": self._choice_callback,
+                "d": self._draft_callback,
+            },
+            text_flows={DRAFT: self.on_text, EDIT: self.on_text, RENAME: self.rename},
+            cancel_flows={
+                flow: lambda s, st, a: self.pause(s, st) for flow in (DRAFT, EDIT, RENAME)
+            },
+        )
+
+    def _new_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        if not parts or not parts[0]:
+            return self.choose_format(session, user_id)
+        return self.create(session, user_id, parts[0])
+
+    def _choice_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        draft_id, index, option = (int(p) for p in parts[:3])
+        return self.on_choice(session, user_id, draft_id, index, option)
+
+    def _draft_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        action, numbers = parts[0], [int(p) for p in parts[1:]]
+        if action == "l":
+            return self.list_drafts(session, user_id, numbers[0], edit=True)
+        if action == "s":
+            return self.edit_section(session, user_id, numbers[0], numbers[1])
+        if action == "o":
+            repo.clear_flow(repo.get_state(session, user_id))
+        actions = {
+            "o": self.open,
+            "c": self.resume,
+            "e": self.edit_menu,
+            "p": self.preview,
+            "r": self.ask_rename,
+            "x": self.confirm_delete,
+            "xx": self.delete,
+        }
+        return actions[action](session, user_id, numbers[0])
+
+    def awaited_section(self, session: Session, state: ConversationState) -> Section | None:
+        """The section the user is answering now, if any."""
+        if state.flow not in (DRAFT, EDIT):
+            return None
+        view = self._state_view(session, state)
+        return view.fmt.section(state.section_key) if view and state.section_key else None
 
     # ---- starting and listing -------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.services.context import ServiceContext
+from bot.services.feature import Feature
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard, one_per_row
 from models import repository as repo
@@ -18,6 +19,25 @@ NAME_MIN, NAME_MAX = 3, 200
 class OpdAdminService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    def feature(self) -> Feature:
+        return Feature(
+            name="opd_admin",
+            service=self,
+            commands={"opd": lambda s, st, a: self.menu(s, st.user_id)},
+            callbacks={"o": self._callback},
+            text_flows={OPD_ADMIN: self.on_text},
+        )
+
+    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        action = parts[0]
+        if action in ("a", "d"):
+            return self.ask(session, user_id, "add" if action == "a" else "deactivate")
+        if action == "l":
+            return self.list_all(session, user_id)
+        if action == "x":
+            return self.deactivate(session, user_id, int(parts[1]))
+        raise ValueError(action)
 
     def menu(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
         if not self.ctx.is_admin(user_id):

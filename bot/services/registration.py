@@ -6,6 +6,7 @@ from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from bot.services.context import ServiceContext
+from bot.services.feature import Feature
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
 from models import repository as repo
 from models.tables import ConversationState, Opd, User
@@ -19,6 +20,32 @@ OPD_MATCHES = 8
 class RegistrationService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    def feature(self) -> Feature:
+        return Feature(
+            name="registration",
+            service=self,
+            commands={
+                "start": lambda s, st, a: self.start(s, st.user_id),
+                "profil": lambda s, st, a: self.profile(s, st.user_id),
+            },
+            callbacks={"r": self._register_callback, "p": lambda s, u, p: self.change(s, u, p[0])},
+            text_flows={REGISTER: self.on_text, PROFILE: self.on_text},
+            cancel_flows={REGISTER: self._pause},
+            open_commands=frozenset({"start"}),
+            open_callbacks=frozenset({"r"}),
+        )
+
+    def _register_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        if parts[0] == "o":
+            return self.choose_opd(session, user_id, int(parts[1]))
+        if parts[0] not in ("ok", "no"):
+            raise ValueError(parts[0])
+        return self.consent(session, user_id, parts[0] == "ok")
+
+    def _pause(self, session: Session, state: ConversationState, args: str = "") -> Outcome:
+        repo.clear_flow(state)
+        return Outcome().add(Reply("common/cancelled", {"flow": REGISTER}))
 
     def start(self, session: Session, user_id: int) -> Outcome:
         """/start: continue registration where it stopped, or show the main menu."""

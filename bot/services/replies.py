@@ -39,6 +39,8 @@ class Reply:
     buttons: Keyboard = ()
     # Replace the message whose button was pressed instead of sending a new one.
     edit: bool = False
+    # Another user's private chat (a mentor, an ASN); None is the chat the action came from.
+    to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,17 +58,33 @@ class LongReply:
 
     chunks: tuple[Chunk, ...]
     buttons: Keyboard = ()
+    to: int | None = None
+
+
+@dataclass(frozen=True)
+class DocumentReply:
+    """A file to send (an exported proposal, a data export) with a caption template."""
+
+    filename: str
+    content: bytes
+    caption_template: str | None = None
+    caption_context: dict[str, Any] = field(default_factory=dict)
+    buttons: Keyboard = ()
+    to: int | None = None
+
+
+AnyReply = Reply | LongReply | DocumentReply
 
 
 @dataclass
 class Outcome:
     """Everything one user action produces: messages, and for a button press a short notice."""
 
-    replies: list[Reply | LongReply] = field(default_factory=list)
+    replies: list[AnyReply] = field(default_factory=list)
     notice: str | None = None  # a labels.yaml key shown as the button's toast
     notice_alert: bool = False
 
-    def add(self, reply: Reply | LongReply) -> Outcome:
+    def add(self, reply: AnyReply) -> Outcome:
         self.replies.append(reply)
         return self
 

@@ -1,0 +1,56 @@
+"""How a feature plugs into the Dialog: the commands, buttons and flows it answers.
+
+Each feature (registration, drafting, consultations, competitions, ...) declares a `Feature`;
+the composition root hands the list to `Dialog`. Adding a feature adds a module and one line
+there, instead of editing the router.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services.replies import Outcome
+from models.tables import ConversationState
+
+# (session, state, arguments after the command)
+CommandHandler = Callable[[Session, ConversationState, str], Outcome]
+# (session, user id, callback data split on ":" without the prefix)
+CallbackHandler = Callable[[Session, int, list[str]], Outcome]
+# (session, state, typed text) while the user is in the flow
+TextHandler = Callable[[Session, ConversationState, str], Outcome]
+# (session, state, a photo/document/... the user sent) while in the flow
+MediaHandler = Callable[[Session, ConversationState, "Media"], Outcome]
+
+
+@dataclass(frozen=True)
+class Media:
+    """A non-text message: what it is, Telegram's file id, its caption, where it lives."""
+
+    kind: str
+    file_id: str | None = None
+    caption: str | None = None
+    chat_id: int | None = None
+    message_id: int | None = None
+    file_name: str | None = None
+
+
+@dataclass
+class Feature:
+    name: str
+    # The feature's domain service, for the few cross-feature questions the Dialog asks.
+    service: Any = None
+    commands: dict[str, CommandHandler] = field(default_factory=dict)
+    callbacks: dict[str, CallbackHandler] = field(default_factory=dict)
+    text_flows: dict[str, TextHandler] = field(default_factory=dict)
+    media_flows: dict[str, MediaHandler] = field(default_factory=dict)
+    # Flow name -> what /batal does there (default: leave the flow).
+    cancel_flows: dict[str, TextHandler] = field(default_factory=dict)
+    # Payload prefix of a t.me/<bot>?start=<payload> deep link -> handler (gets the payload).
+    start_payloads: dict[str, CommandHandler] = field(default_factory=dict)
+    # Commands and callback prefixes that work before registration is complete.
+    open_commands: frozenset[str] = frozenset()
+    open_callbacks: frozenset[str] = frozenset()

@@ -104,7 +104,8 @@ class Database:
         with self.engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            # "heads": features add migrations on branches of their own from the first revision.
+            command.upgrade(config, "heads")
 
     def dispose(self) -> None:
         self.engine.dispose()

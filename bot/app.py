@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.rendering import Renderer
@@ -15,8 +17,14 @@ from bot.services.context import ServiceContext
 from bot.services.features import build_dialog
 from bot.services.formats import FormatRegistry, load_data_list
 from bot.services.opd_admin import seed_default_opds
+from bot.services.reminders import ReminderService
+from bot.services.replies import AnyReply
 from bot.settings import Settings
+from handlers.sending import send_reply
 from models.db import Database
+from models.types import utcnow
+from scheduler.core import DeliveryStatus, Scheduler
+from scheduler.reminders import ReminderSource
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = Update.ALL_TYPES
@@ -31,7 +39,9 @@ def prepare_database(settings: Settings) -> Database:
     return database
 
 
-def build_runtime(settings: Settings, database: Database) -> Runtime:
+def build_runtime(
+    settings: Settings, database: Database, clock: Callable[[], datetime] = utcnow
+) -> Runtime:
     context = ServiceContext(
         db=database,
         formats=FormatRegistry.load(),
@@ -39,17 +49,28 @@ def build_runtime(settings: Settings, database: Database) -> Runtime:
         admin_ids=settings.admin_ids,
         region_name=settings.region_name,
         continuation_window_seconds=settings.continuation_window_seconds,
+        reminder_offsets_days=settings.reminder_offsets_days,
+        reminder_time=settings.reminder_time,
+        reminder_grace=timedelta(hours=settings.reminder_grace_hours),
+        clock=clock,
     )
     return Runtime(settings=settings, dialog=build_dialog(context), renderer=Renderer(settings.tz))
 
 
-def build_application(settings: Settings, database: Database) -> Application:
-    runtime = build_runtime(settings, database)
+def build_application(
+    settings: Settings, database: Database, clock: Callable[[], datetime] = utcnow
+) -> Application:
+    runtime = build_runtime(settings, database, clock)
+    # The rate limiter keeps every request under the overall ceiling and waits out 429s.
+    limiter = AIORateLimiter(
+        overall_max_rate=settings.messages_per_second, overall_time_period=1, max_retries=3
+    )
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.api_base_file_url)
+        .rate_limiter(limiter)
         .post_init(_post_init)
         .build()
     )
@@ -62,6 +83,22 @@ async def _post_init(application: Application) -> None:
     runtime = runtime_of(application.bot_data)
     await runtime.call(runtime.dialog.prune_processed_updates)
     await register_commands(application)
+    await start_scheduler(application)
+
+
+async def start_scheduler(application: Application) -> Scheduler:
+    """Jobs are derived from the database: armed at every start, nothing pickled."""
+    runtime = runtime_of(application.bot_data)
+    ctx = runtime.dialog.ctx
+
+    async def send(chat_id: int, reply: AnyReply) -> DeliveryStatus:
+        return await send_reply(application.bot, runtime, chat_id, reply)
+
+    scheduler = Scheduler(application.job_queue, send, ctx.clock)
+    scheduler.register(ReminderSource(ReminderService(ctx)))
+    runtime.scheduler = scheduler
+    await scheduler.start()
+    return scheduler
 
 
 async def register_commands(application: Application) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from bot.rendering import Renderer
 from bot.services.dialog import Dialog
 from bot.settings import Settings
+from scheduler.core import Scheduler
 
 T = TypeVar("T")
 BOT_DATA_KEY = "klinik"
@@ -20,6 +21,8 @@ class Runtime:
     settings: Settings
     dialog: Dialog
     renderer: Renderer
+    # Set at start-up in the process that runs scheduled jobs.
+    scheduler: Scheduler | None = None
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run a (blocking, database-bound) service call off the event loop."""

@@ -7,6 +7,7 @@ often not a Python developer: a bad value must end in one sentence, not a traceb
 from __future__ import annotations
 
 import re
+from datetime import time
 from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,13 @@ class Settings(BaseSettings):
     # Seconds within which a further text from the same user is taken as the rest of a long
     # text that the Telegram client split into several messages.
     continuation_window_seconds: float = 5.0
+    # Reminders before each competition deadline: days before, at this local time.
+    reminder_offsets_days: Annotated[tuple[int, ...], NoDecode] = (14, 7, 3, 1)
+    reminder_time: time = time(8, 0)
+    # A reminder whose time passed while the bot was down is still sent within this period.
+    reminder_grace_hours: float = Field(default=6.0, ge=0)
+    # Fan-out ceiling, under Telegram's ~30 messages per second.
+    messages_per_second: float = Field(default=25.0, gt=0, le=30)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -43,6 +51,18 @@ class Settings(BaseSettings):
             if not all(p.lstrip("-").isdigit() for p in parts):
                 raise ValueError("ADMIN_IDS harus berisi angka id Telegram dipisah koma")
             return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("reminder_offsets_days", mode="before")
+    @classmethod
+    def _parse_offsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not parts or not all(p.isdigit() and 0 < int(p) <= 365 for p in parts):
+                raise ValueError(
+                    "REMINDER_OFFSETS_DAYS harus berisi angka hari 1–365, mis. 14,7,3,1"
+                )
+            return tuple(sorted({int(p) for p in parts}, reverse=True))
         return value
 
     @cached_property

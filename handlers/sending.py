@@ -5,16 +5,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import timedelta
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.rendering import ButtonRows, Rendered
 from bot.runtime import Runtime, runtime_of
-from bot.services.replies import Outcome
+from bot.services.replies import AnyReply, Outcome
+from scheduler.core import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,9 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
                 await send_rendered(context.bot, chat.id, message)
             else:
                 await send_to_other(context.bot, runtime, message.to, message)
+    if outcome.rebuild and runtime.scheduler is not None:
+        for kind in outcome.rebuild:
+            await runtime.scheduler.rebuild(kind)
 
 
 async def send_to_other(bot: Bot, runtime: Runtime, chat_id: int, message: Rendered) -> bool:
@@ -98,3 +104,46 @@ async def _edit(message_id: int, chat_id: int, message: Rendered, bot: Bot) -> b
         log.info("edit of message %s refused (%s); sending a new one", message_id, exc.message)
         return False
     return True
+
+
+async def send_reply(
+    bot: Bot, runtime: Runtime, chat_id: int, reply: AnyReply, attempts: int = 4
+) -> DeliveryStatus:
+    """Send one reply to one chat outside an update (reminders, broadcasts, notifications).
+
+    429s are waited out (the rate limiter retries first), network errors retried with backoff,
+    and a 403 marks the user unreachable: the caller records what happened.
+    """
+    for message in runtime.renderer.render_any(reply):
+        status = await _send_with_retries(bot, runtime, chat_id, message, attempts)
+        if status != "delivered":
+            return status
+    return "delivered"
+
+
+async def _send_with_retries(
+    bot: Bot, runtime: Runtime, chat_id: int, message: Rendered, attempts: int
+) -> DeliveryStatus:
+    for attempt in range(attempts):
+        try:
+            await send_rendered(bot, chat_id, message)
+            return "delivered"
+        except RetryAfter as exc:
+            await asyncio.sleep(_seconds(exc.retry_after))
+        except Forbidden:
+            await runtime.call(runtime.dialog.set_reachable, chat_id, False)
+            return "blocked"
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return "blocked"
+            log.warning("message to %s refused: %s", chat_id, exc.message)
+            return "failed"
+        except NetworkError:  # includes TimedOut
+            await asyncio.sleep(min(2**attempt, 10))
+    return "failed"
+
+
+def _seconds(retry_after: int | float | timedelta) -> float:
+    if isinstance(retry_after, timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)

@@ -136,3 +136,14 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = _telegram_id_pk()
     processed_at: datetime = _created_at()
+
+
+# Feature tables register on the same metadata (migrations and tests see every table).
+from models.competitions import (  # noqa: E402, F401
+    Competition,
+    DraftLink,
+    Follow,
+    ReminderDelivery,
+    ReminderMute,
+    Stage,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.formats import FormatRegistry
@@ -20,6 +20,9 @@ class ServiceContext:
     admin_ids: frozenset[int] = frozenset()
     region_name: str = ""
     continuation_window_seconds: float = 5.0
+    reminder_offsets_days: tuple[int, ...] = (14, 7, 3, 1)
+    reminder_time: time = time(8, 0)
+    reminder_grace: timedelta = timedelta(hours=6)
     clock: Callable[[], datetime] = field(default=utcnow)
 
     def now(self) -> datetime:

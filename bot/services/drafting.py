@@ -560,6 +560,7 @@ class DraftingService:
                 Button(data=f"d:p:{draft_id}", label="preview"),
                 Button(data=f"d:r:{draft_id}", label="rename"),
             ],
+            [Button(data=f"t:d:{draft_id}", label="competitions_of_draft")],
             [
                 Button(data=f"d:x:{draft_id}", label="delete"),
                 Button(data="d:l:0", label="my_drafts"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.services.competitions import CompetitionService
 from bot.services.context import ServiceContext
 from bot.services.dialog import Dialog
 from bot.services.drafting import DraftingService
@@ -14,5 +15,6 @@ def build_dialog(ctx: ServiceContext) -> Dialog:
         RegistrationService(ctx).feature(),
         DraftingService(ctx).feature(),
         OpdAdminService(ctx).feature(),
+        CompetitionService(ctx).feature(),
     ]
     return Dialog(ctx, features)

@@ -83,6 +83,8 @@ class Outcome:
     replies: list[AnyReply] = field(default_factory=list)
     notice: str | None = None  # a labels.yaml key shown as the button's toast
     notice_alert: bool = False
+    # Scheduler sources whose wake-ups must be rebuilt because this action changed their data.
+    rebuild: tuple[str, ...] = ()
 
     def add(self, reply: AnyReply) -> Outcome:
         self.replies.append(reply)

@@ -7,12 +7,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.settings import Settings, SettingsError, load_settings
 from models.db import DatabaseError
+from models.types import utcnow
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell.add_argument("--name", default="Pengguna Uji", help="nama depan pengguna simulasi")
     shell.add_argument("--admin", action="store_true", help="jadikan pengguna simulasi admin")
     shell.add_argument("--database", default=None, help="DATABASE_URL khusus mode coba")
+    lomba = commands.add_parser("lomba", help="lomba dan tenggat")
+    lomba_commands = lomba.add_subparsers(dest="lomba_command", required=True)
+    lomba_import = lomba_commands.add_parser("import", help="impor lomba dari berkas YAML")
+    lomba_import.add_argument("file", help="berkas YAML berisi daftar lomba")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.command == "run" else logging.WARNING,
@@ -33,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run()
+        if args.command == "lomba":
+            return import_competition_file(args.file)
         from bot.shell import run_shell
 
         return run_shell(args.user_id, args.name, args.admin, args.database)
@@ -67,6 +75,34 @@ def run() -> int:
         return 2
     finally:
         database.dispose()
+    return 0
+
+
+def import_competition_file(path: str) -> int:
+    from bot.app import prepare_database
+    from bot.services.competition_import import ImportProblem, import_competitions
+
+    settings = load_settings()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(
+            f"Gagal: berkas {path} tidak dapat dibaca ({exc.__class__.__name__}).", file=sys.stderr
+        )
+        return 2
+    database = prepare_database(settings)
+    try:
+        summary = import_competitions(database, text, settings.tz, utcnow())
+    except ImportProblem as problem:
+        print(f"Berkas ditolak, tidak ada yang diimpor — {path}, {problem}.", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(
+        f"Impor selesai: {summary.created} lomba baru, {summary.updated} diperbarui, "
+        f"{summary.stages_added} tahap baru, {summary.deadlines_moved} tenggat diubah. "
+        "Bot yang sedang berjalan menjadwalkan pengingatnya dalam 5 menit."
+    )
     return 0
 
 

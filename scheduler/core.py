@@ -96,5 +96,7 @@ class Scheduler:
         await self.run_source(context.job.data)
 
     async def _sweep(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Re-arm too: another process (e.g. `klinik lomba import`) may have changed the data.
+        await self.rebuild()
         for kind in self.sources:
             await self.run_source(kind)

@@ -95,7 +95,9 @@ async def start_scheduler(application: Application) -> Scheduler:
         return await send_reply(application.bot, runtime, chat_id, reply)
 
     scheduler = Scheduler(application.job_queue, send, ctx.clock)
-    scheduler.register(ReminderSource(ReminderService(ctx)))
+    # Paced a little under the limiter's ceiling so fan-out sends never queue inside it.
+    pace = runtime.settings.messages_per_second * 0.9
+    scheduler.register(ReminderSource(ReminderService(ctx), messages_per_second=pace))
     runtime.scheduler = scheduler
     await scheduler.start()
     return scheduler

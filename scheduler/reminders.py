@@ -1,24 +1,37 @@
-"""The reminder source: wakes at each reminder time and sends what is due, in parallel up to
-the configured rate (the Application's rate limiter keeps the overall ceiling)."""
+"""The reminder source: wakes at each reminder time and sends what is due.
+
+Sends are paced *before* each reminder is claimed, so that the moment between the claim being
+committed and the request reaching Telegram stays a few milliseconds: a process killed mid
+fan-out leaves at most the message in flight unconfirmed, never a queue of claimed-but-unsent
+reminders waiting on the rate limiter.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
 
+from aiolimiter import AsyncLimiter
+
 from bot.services.reminders import DueReminder, ReminderService
 from scheduler.core import Sender
 
 KIND = "reminders"
-# Sends in flight at once: enough to fill ~25 msg/s against Telegram's latency.
-CONCURRENCY = 16
+# Sends in flight at once: enough to keep the pace against Telegram's latency.
+CONCURRENCY = 8
 
 
 class ReminderSource:
     kind = KIND
 
-    def __init__(self, service: ReminderService, concurrency: int = CONCURRENCY) -> None:
+    def __init__(
+        self,
+        service: ReminderService,
+        messages_per_second: float = 25.0,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
         self.service = service
+        self.messages_per_second = messages_per_second
         self.concurrency = concurrency
 
     def wake_times(self, now: datetime) -> list[datetime]:
@@ -26,10 +39,12 @@ class ReminderSource:
 
     async def run_due(self, now: datetime, send: Sender) -> None:
         due = await asyncio.to_thread(self.service.collect_due, now)
+        pace = AsyncLimiter(self.messages_per_second, 1)
         slots = asyncio.Semaphore(self.concurrency)
 
         async def deliver(item: DueReminder) -> None:
             async with slots:
+                await pace.acquire()
                 reply = await asyncio.to_thread(self.service.claim, item, now)
                 if reply is None:
                     return

@@ -21,7 +21,7 @@ START_TIMEOUT = 30.0
 
 
 async def start_process(
-    emulator: BotApiEmulator, database_url: str, cwd: Path
+    emulator: BotApiEmulator, database_url: str, cwd: Path, extra_env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -30,6 +30,7 @@ async def start_process(
         "DATABASE_URL": database_url,
         "ADMIN_IDS": "",
         "PYTHONPATH": str(PROJECT_ROOT),
+        **(extra_env or {}),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,

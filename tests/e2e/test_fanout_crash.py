@@ -55,6 +55,14 @@ def seed(database_url: str) -> tuple[str, str]:
     return moment.strftime("%H:%M"), "7"
 
 
+def delivery_statuses(database_url: str, users: set[int]) -> dict[int, str]:
+    database = Database(database_url)
+    with database.session() as session:
+        rows = session.exec(select(ReminderDelivery)).all()
+    database.dispose()
+    return {r.user_id: r.status for r in rows if r.user_id in users}
+
+
 def reminders_by_user(emulator: BotApiEmulator) -> Counter[int]:
     return Counter(
         call.chat_id
@@ -91,7 +99,8 @@ async def test_killed_mid_fan_out_every_user_gets_exactly_one(
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # anything sent twice would arrive by now
         counts = reminders_by_user(emulator)
-        assert len(counts) == USERS, f"{USERS - len(counts)} users never got their reminder"
+        missing = set(range(FIRST_USER, FIRST_USER + USERS)) - set(counts)
+        assert not missing, (missing, delivery_statuses(database_url, missing), sent_before_kill)
         assert set(counts.values()) == {1}, [uid for uid, n in counts.items() if n > 1]
         assert emulator.count_429 == 0
         database = Database(database_url)

@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lomba_commands = lomba.add_subparsers(dest="lomba_command", required=True)
     lomba_import = lomba_commands.add_parser("import", help="impor lomba dari berkas YAML")
     lomba_import.add_argument("file", help="berkas YAML berisi daftar lomba")
+    backup = commands.add_parser("backup", help="salin basis data SQLite saat bot berjalan")
+    backup.add_argument("file", help="berkas tujuan salinan")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.command == "run" else logging.WARNING,
@@ -39,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run()
+        if args.command == "backup":
+            return backup_database(args.file)
         if args.command == "lomba":
             return import_competition_file(args.file)
         from bot.shell import run_shell
@@ -75,6 +79,18 @@ def run() -> int:
         return 2
     finally:
         database.dispose()
+    return 0
+
+
+def backup_database(path: str) -> int:
+    from bot.backup import BackupError, backup_sqlite
+
+    try:
+        size = backup_sqlite(load_settings().database_url, Path(path))
+    except (BackupError, OSError) as exc:
+        print(f"Gagal: {exc}", file=sys.stderr)
+        return 2
+    print(f"Salinan basis data tersimpan di {path} ({size:,} bita).")
     return 0
 
 

@@ -1,8 +1,11 @@
-"""The last resort: log an unhandled error and tell the user, politely, nothing was lost."""
+"""The last resort: log an unhandled error with its context, tell the user politely that
+nothing was lost, and report it to the admins at most once per kind per 10 minutes."""
 
 from __future__ import annotations
 
 import logging
+import time
+import traceback
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -12,23 +15,62 @@ from telegram.ext import ContextTypes
 from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
+REPORT_INTERVAL_SECONDS = 600
+# Error kind -> when it was last reported (per process).
+_last_reported: dict[str, float] = {}
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
+    kind = error_kind(error)
     if isinstance(update, Update):
-        user = update.effective_user
+        # The update's shape, never the user's text: that stays out of the logs.
         log.error(
-            "error handling update %s from user %s: %r",
+            "error %s handling update %s (%s) from user %s",
+            kind,
             update.update_id,
-            user.id if user else None,
-            error,
+            _update_type(update),
+            update.effective_user.id if update.effective_user else None,
             exc_info=error,
         )
     else:
-        log.error("error outside an update: %r", error, exc_info=error)
-    if not isinstance(update, Update) or isinstance(error, Forbidden | NetworkError):
+        log.error("error %s outside an update", kind, exc_info=error)
+    if isinstance(error, Forbidden | NetworkError):
         return
+    await _report_to_admins(context, kind, error)
+    if isinstance(update, Update):
+        await _tell_user(update, context)
+
+
+def error_kind(error: BaseException | None) -> str:
+    """Exception type and the innermost frame of our code: the same bug is one kind."""
+    if error is None:
+        return "unknown"
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "/site-packages/" not in f.filename]
+    where = f"{ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno}" if ours else "?"
+    return f"{type(error).__name__}@{where}"
+
+
+async def _report_to_admins(
+    context: ContextTypes.DEFAULT_TYPE, kind: str, error: BaseException | None
+) -> None:
+    now = time.monotonic()
+    if now - _last_reported.get(kind, -REPORT_INTERVAL_SECONDS) < REPORT_INTERVAL_SECONDS:
+        return
+    _last_reported[kind] = now
+    runtime = runtime_of(context.bot_data)
+    text = runtime.renderer.text(
+        "common/admin_error_report", {"kind": kind, "message": str(error)[:300]}
+    )
+    for admin_id in runtime.settings.admin_ids:
+        try:
+            await context.bot.send_message(admin_id, text, parse_mode=ParseMode.HTML)
+        except Exception:  # a report must never raise again
+            log.warning("could not report the error to admin %s", admin_id)
+
+
+async def _tell_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return
@@ -39,5 +81,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_message(
             chat.id, runtime.renderer.text("common/error"), parse_mode=ParseMode.HTML
         )
-    except Exception:
+    except Exception:  # telling the user must never raise again
         log.warning("could not tell user about the error", exc_info=True)
+
+
+def _update_type(update: Update) -> str:
+    for kind in ("message", "edited_message", "callback_query", "my_chat_member"):
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "other"

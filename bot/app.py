@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -13,20 +14,29 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 import handlers
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
+from bot.services.broadcast import BroadcastService
 from bot.services.context import ServiceContext
+from bot.services.exports import ExportService
 from bot.services.features import build_dialog
 from bot.services.formats import FormatRegistry, load_data_list
 from bot.services.opd_admin import seed_default_opds
 from bot.services.reminders import ReminderService
 from bot.services.replies import AnyReply
 from bot.settings import Settings
+from bot.update_processor import PerUserUpdateProcessor
 from handlers.sending import send_reply
 from models.db import Database
 from models.types import utcnow
+from scheduler.broadcasts import BroadcastSource
+from scheduler.consultations import register_consultation_sources
 from scheduler.core import DeliveryStatus, Scheduler
+from scheduler.exports import ExportSource
+from scheduler.leader import Leadership
 from scheduler.reminders import ReminderSource
 
 log = logging.getLogger(__name__)
+LEADERSHIP_KEY = "scheduler_leadership"
+LEADERSHIP_RETRY = timedelta(seconds=20)
 ALLOWED_UPDATES = Update.ALL_TYPES
 
 
@@ -71,7 +81,9 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.api_base_file_url)
         .rate_limiter(limiter)
+        .concurrent_updates(PerUserUpdateProcessor(settings.concurrent_updates))
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build()
     )
     application.bot_data[BOT_DATA_KEY] = runtime
@@ -82,8 +94,34 @@ def build_application(
 async def _post_init(application: Application) -> None:
     runtime = runtime_of(application.bot_data)
     await runtime.call(runtime.dialog.prune_processed_updates)
+    # Links such as a mentor invite (t.me/<bot>?start=...) are built in templates.
+    runtime.renderer.env.globals["bot_username"] = application.bot.username
     await register_commands(application)
-    await start_scheduler(application)
+    await claim_scheduler(application)
+
+
+async def _post_shutdown(application: Application) -> None:
+    leadership = application.bot_data.get(LEADERSHIP_KEY)
+    if leadership is not None:
+        leadership.release()
+
+
+async def claim_scheduler(application: Application) -> None:
+    """Run scheduled jobs in this process if no other does; otherwise keep asking, so that
+    another process takes over within a minute when the one running them dies."""
+    runtime = runtime_of(application.bot_data)
+    leadership = Leadership(runtime.dialog.ctx.db)
+    application.bot_data[LEADERSHIP_KEY] = leadership
+
+    async def attempt(context: object = None) -> None:
+        if runtime.scheduler is None and await asyncio.to_thread(leadership.try_acquire):
+            log.info("this process runs the scheduled jobs")
+            await start_scheduler(application)
+
+    await attempt()
+    application.job_queue.run_repeating(
+        attempt, interval=LEADERSHIP_RETRY, first=LEADERSHIP_RETRY, name="leadership"
+    )
 
 
 async def start_scheduler(application: Application) -> Scheduler:
@@ -98,6 +136,9 @@ async def start_scheduler(application: Application) -> Scheduler:
     # Paced a little under the limiter's ceiling so fan-out sends never queue inside it.
     pace = runtime.settings.messages_per_second * 0.9
     scheduler.register(ReminderSource(ReminderService(ctx), messages_per_second=pace))
+    scheduler.register(BroadcastSource(BroadcastService(ctx), messages_per_second=pace))
+    scheduler.register(ExportSource(ExportService(ctx)))
+    register_consultation_sources(scheduler, ctx, runtime.settings)
     runtime.scheduler = scheduler
     await scheduler.start()
     return scheduler
@@ -140,3 +181,5 @@ async def stop_polling_in_loop(application: Application) -> None:
     await application.updater.stop()
     await application.stop()
     await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

@@ -20,16 +20,23 @@ from models.types import utcnow
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="klinik", description="Klinik Inovasi — bot Telegram")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="jalankan bot (long polling)")
+    run_parser = commands.add_parser("run", help="jalankan bot (long polling, atau --webhook)")
+    run_parser.add_argument("--webhook", action="store_true", help="terima pembaruan lewat webhook")
     shell = commands.add_parser("shell", help="coba bot di terminal, tanpa Telegram")
     shell.add_argument("--user-id", type=int, default=1001, help="id pengguna simulasi")
     shell.add_argument("--name", default="Pengguna Uji", help="nama depan pengguna simulasi")
     shell.add_argument("--admin", action="store_true", help="jadikan pengguna simulasi admin")
     shell.add_argument("--database", default=None, help="DATABASE_URL khusus mode coba")
+    export = commands.add_parser("ekspor", help="ekspor data usulan, OPD dan konsultasi ke XLSX")
+    export.add_argument("file", help="berkas tujuan, mis. rekap.xlsx")
     lomba = commands.add_parser("lomba", help="lomba dan tenggat")
     lomba_commands = lomba.add_subparsers(dest="lomba_command", required=True)
     lomba_import = lomba_commands.add_parser("import", help="impor lomba dari berkas YAML")
     lomba_import.add_argument("file", help="berkas YAML berisi daftar lomba")
+    mentor = commands.add_parser("mentor", help="mentor klinik")
+    mentor_commands = mentor.add_subparsers(dest="mentor_command", required=True)
+    invite = mentor_commands.add_parser("invite", help="buat tautan undangan mentor sekali pakai")
+    invite.add_argument("--bot-username", default=None, help="nama bot, tanpa bertanya ke Telegram")
     backup = commands.add_parser("backup", help="salin basis data SQLite saat bot berjalan")
     backup.add_argument("file", help="berkas tujuan salinan")
     args = parser.parse_args(argv)
@@ -40,11 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.command == "run":
-            return run()
+            return run(webhook=args.webhook)
         if args.command == "backup":
             return backup_database(args.file)
+        if args.command == "mentor":
+            from bot.mentor_cli import run_mentor_invite
+
+            return run_mentor_invite(args.bot_username)
         if args.command == "lomba":
             return import_competition_file(args.file)
+        if args.command == "ekspor":
+            from bot.export_cli import run_export
+
+            return run_export(args.file)
         from bot.shell import run_shell
 
         return run_shell(args.user_id, args.name, args.admin, args.database)
@@ -53,17 +68,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def run() -> int:
+def run(webhook: bool = False) -> int:
     from bot.app import build_application, prepare_database
 
     settings = load_settings().check()
+    if webhook:
+        settings.check_webhook()
     database = prepare_database(settings)
     try:
         # Checked before polling starts so a bad token or an unreachable server ends in one
         # sentence instead of the library's retry loop and traceback.
         asyncio.run(_check_api(settings))
         application = build_application(settings, database)
-        application.run_polling(allowed_updates=_allowed_updates(), drop_pending_updates=False)
+        if webhook:
+            from bot.webhook import serve_webhook
+
+            asyncio.run(serve_webhook(application, settings, database))
+        else:
+            application.run_polling(allowed_updates=_allowed_updates(), drop_pending_updates=False)
     except InvalidToken:
         print(
             "Gagal memulai: Telegram menolak TELEGRAM_BOT_TOKEN; periksa token dari @BotFather.",

@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     reminder_grace_hours: float = Field(default=6.0, ge=0)
     # Fan-out ceiling, under Telegram's ~30 messages per second.
     messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    # Webhook mode (`klinik run --webhook`): Telegram POSTs to WEBHOOK_URL, which a reverse
+    # proxy forwards to WEBHOOK_LISTEN:WEBHOOK_PORT + WEBHOOK_PATH.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_path: str = "/telegram"
+    webhook_secret: str = ""
+    # Updates of different users handled at once (each user's in order).
+    concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    # Consultations: a request no mentor accepted is re-announced (and admins told) after this
+    # many hours, this many times; unanswered after the last round it expires.
+    consultation_expiry_hours: float = Field(default=24.0, gt=0)
+    consultation_reannouncements: int = Field(default=1, ge=0, le=5)
+    # Reminders before a confirmed consultation session, in hours before it.
+    session_reminder_hours: Annotated[tuple[float, ...], NoDecode] = (24.0, 1.0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -63,6 +78,19 @@ class Settings(BaseSettings):
                     "REMINDER_OFFSETS_DAYS harus berisi angka hari 1–365, mis. 14,7,3,1"
                 )
             return tuple(sorted({int(p) for p in parts}, reverse=True))
+        return value
+
+    @field_validator("session_reminder_hours", mode="before")
+    @classmethod
+    def _parse_session_reminders(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                hours = {float(p) for p in value.split(",") if p.strip()}
+            except ValueError:
+                hours = set()
+            if not hours or not all(0 < h <= 24 * 14 for h in hours):
+                raise ValueError("SESSION_REMINDER_HOURS harus berisi jam sebelum sesi, mis. 24,1")
+            return tuple(sorted(hours, reverse=True))
         return value
 
     @cached_property
@@ -100,6 +128,20 @@ class Settings(BaseSettings):
                 "TELEGRAM_API_URL harus diawali http:// atau https://, "
                 "misalnya https://api.telegram.org/bot."
             )
+        return self
+
+    def check_webhook(self) -> Settings:
+        if not self.webhook_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                "WEBHOOK_URL belum diisi: alamat publik https tempat Telegram mengirim pembaruan."
+            )
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.webhook_secret):
+            raise SettingsError(
+                "WEBHOOK_SECRET harus 16–256 karakter huruf, angka, _ atau -; "
+                "setiap permintaan Telegram wajib membawanya."
+            )
+        if not self.webhook_path.startswith("/"):
+            raise SettingsError("WEBHOOK_PATH harus diawali /, misalnya /telegram.")
         return self
 
     def is_admin(self, user_id: int) -> bool:

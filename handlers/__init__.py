@@ -9,15 +9,19 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import conversation, guards
+from handlers import consultations, conversation, guards
 from handlers.errors import on_error
 
-GUARD_GROUP = -1
+GUARD_GROUP = -2
+# Between the guards and the feature handlers: replies and edits in relayed conversations.
+RELAY_GROUP = GUARD_GROUP + 1
 
 
 def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, guards.once_per_update), group=GUARD_GROUP - 1)
     application.add_handler(TypeHandler(Update, guards.private_chats_only), group=GUARD_GROUP)
+    for handler in consultations.handlers():
+        application.add_handler(handler, group=RELAY_GROUP)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, conversation.on_edited)
     )

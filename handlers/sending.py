@@ -7,19 +7,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.rendering import ButtonRows, Rendered
 from bot.runtime import Runtime, runtime_of
-from bot.services.replies import AnyReply, Outcome
+from bot.services.replies import AnyReply, CopyReply, Outcome
 from scheduler.core import DeliveryStatus
 
 log = logging.getLogger(__name__)
+# Pauses before retrying a relayed message that failed for a passing reason (network, 5xx).
+RELAY_RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0, 8.0)
 
 
 def markup(rows: ButtonRows) -> InlineKeyboardMarkup | None:
@@ -41,6 +53,9 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
     if chat is None:
         return
     for reply in outcome.replies:
+        if isinstance(reply, CopyReply):
+            await relay(context.bot, runtime, update, reply)
+            continue
         for message in runtime.renderer.render_any(reply):
             editable = message.edit and message.to is None and query is not None
             if editable and await _edit_pressed(query, message, context.bot):
@@ -63,7 +78,72 @@ async def send_to_other(bot: Bot, runtime: Runtime, chat_id: int, message: Rende
         log.info("user %s has blocked the bot; marked unreachable", chat_id)
         await runtime.call(runtime.dialog.set_reachable, chat_id, False)
         return False
+    except BadRequest as exc:
+        # An admin or mentor who never opened a chat with the bot: skipped, not the sender's fault.
+        if "chat not found" not in exc.message.lower():
+            raise
+        log.info("chat %s not found; message to it skipped", chat_id)
+        return False
     return True
+
+
+async def relay(bot: Bot, runtime: Runtime, update: Update, reply: CopyReply) -> None:
+    """Copy a user's message to the other side of a conversation, header first, retrying
+    passing failures; the service records the outcome and may tell the sender."""
+    incoming = update.effective_message
+    from_chat = reply.from_chat_id or (incoming.chat_id if incoming else 0)
+    source_id = reply.message_id or (incoming.message_id if incoming else 0)
+    status, copied, headed = "sent", None, None
+    if reply.header is not None:
+        header = runtime.renderer.render(reply.header)
+        status, headed = await _relay_attempts(lambda: send_rendered(bot, reply.to, header))
+    if status == "sent":
+        thread = (
+            ReplyParameters(reply.reply_to_message_id, allow_sending_without_reply=True)
+            if reply.reply_to_message_id
+            else None
+        )
+        status, copied = await _relay_attempts(
+            lambda: bot.copy_message(reply.to, from_chat, source_id, reply_parameters=thread)
+        )
+    if status == "blocked":
+        await runtime.call(runtime.dialog.set_reachable, reply.to, False)
+    if reply.on_result is None:
+        return
+    copy_id = copied.message_id if copied is not None else None
+    header_id = headed.message_id if headed is not None else None
+    outcome = await runtime.call(reply.on_result, source_id, copy_id, status, header_id)
+    for answer in outcome.replies if outcome else ():
+        if isinstance(answer, CopyReply):
+            continue
+        for message in runtime.renderer.render_any(answer):
+            if message.to is None or message.to == from_chat:
+                await send_rendered(bot, from_chat, message)
+            else:
+                await send_to_other(bot, runtime, message.to, message)
+
+
+async def _relay_attempts(send: Callable[[], Awaitable[Any]]) -> tuple[str, Any]:
+    """("sent", result), or ("blocked" | "failed", None) once retrying is pointless."""
+    for delay in (*RELAY_RETRY_DELAYS, None):
+        try:
+            return "sent", await send()
+        except Forbidden:
+            return "blocked", None
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return "blocked", None
+            log.warning("relay refused: %s", exc.message)
+            return "failed", None
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            log.info("relay attempt failed (%s); retrying", exc)
+            wait = delay or 0
+        if delay is None:
+            break
+        await asyncio.sleep(min(wait, 30))
+    return "failed", None
 
 
 async def send_rendered(bot: Bot, chat_id: int, message: Rendered) -> Message:

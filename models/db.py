@@ -98,14 +98,23 @@ class Database:
                 "nama pengguna, kata sandi dan apakah servernya berjalan."
             ) from exc
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (safe to call at every start)."""
+    def migrate(self, revision: str = "heads") -> None:
+        """Bring the schema to the newest Alembic revisions (safe to call at every start)."""
         self.check_connection()
-        with self.engine.begin() as connection:
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old
+                # table would cascade-delete every row that points at it (e.g. all answers).
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
             config = alembic_config()
             config.attributes["connection"] = connection
-            # "heads": features add migrations on branches of their own from the first revision.
-            command.upgrade(config, "heads")
+            # "heads": features add migrations on branches of their own from the first one.
+            with connection.begin():
+                command.upgrade(config, revision)
+            if self.is_sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -56,11 +56,15 @@ class Draft(SQLModel, table=True):
     __tablename__ = "drafts"
 
     id: int | None = Field(default=None, primary_key=True)
-    owner_id: int = Field(
+    # None once the owner deleted their account and handed the draft to their office.
+    owner_id: int | None = Field(
+        default=None,
         sa_column=Column(
-            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
     )
+    # The office a handed-over draft belongs to.
+    opd_id: int | None = Field(default=None, foreign_key="opd.id", ondelete="SET NULL")
     format_key: str = Field(max_length=40)
     # Set by "Ganti nama"; when empty the draft is known by its `nama` answer.
     title: str | None = Field(default=None, max_length=150)
@@ -147,3 +151,5 @@ from models.competitions import (  # noqa: E402, F401
     ReminderMute,
     Stage,
 )
+from models.consultations import *  # noqa: E402, F403
+from models.readiness import *  # noqa: E402, F403

@@ -308,10 +308,28 @@ class BotApiEmulator:
         )
 
     def inject_delay(
-        self, method: str, seconds: float, *, times: int = 1, chat_id: int | None = None
+        self,
+        method: str,
+        seconds: float,
+        *,
+        times: int = 1,
+        chat_id: int | None = None,
+        after_processing: bool = False,
     ) -> Fault:
-        """The next ``times`` matching calls are answered ``seconds`` late."""
-        return self._faults.add(Fault("delay", method.lower(), times, chat_id, seconds=seconds))
+        """The next ``times`` matching calls are answered ``seconds`` late. With
+        ``after_processing`` the call takes effect at once and only the answer is late, as when
+        Telegram has delivered a message but is slow to say so: a client that goes away while
+        waiting does not undo it."""
+        return self._faults.add(
+            Fault(
+                "delay",
+                method.lower(),
+                times,
+                chat_id,
+                seconds=seconds,
+                after_processing=after_processing,
+            )
+        )
 
     def inject_disconnect(
         self,
@@ -369,7 +387,7 @@ class BotApiEmulator:
         """Faults first, then flood control, then the method itself."""
         name, chat_id = call.method, call.chat_id
         delay = self._faults.take("delay", name, chat_id)
-        if delay is not None:
+        if delay is not None and not delay.after_processing:
             await asyncio.sleep(delay.seconds)
         disconnect = self._faults.take("disconnect", name, chat_id)
         if disconnect is not None and not disconnect.after_processing:
@@ -385,6 +403,8 @@ class BotApiEmulator:
             is_group = chat is not None and not chat.is_private
             self._rate_limits.check(name, chat_id, is_group)
         result = await found[1](self.core, Params(call.params))
+        if delay is not None and delay.after_processing:
+            await asyncio.sleep(delay.seconds)
         if disconnect is not None:
             raise DropConnection
         return result

@@ -36,6 +36,7 @@ from bot.services.replies import (
     one_per_row,
 )
 from models import repository as repo
+from models.consultations import section_comments
 from models.tables import ConversationState, Draft
 
 DRAFT = "draft"
@@ -462,6 +463,7 @@ class DraftingService:
             "editing": flow == EDIT,
             "title": view.title,
             "words": word_progress(fmt, rule, view.answers) if rule else None,
+            "comments": section_comments(view.draft, section.key),
             **extra,
         }
         buttons: Keyboard = ()
@@ -560,7 +562,12 @@ class DraftingService:
                 Button(data=f"d:p:{draft_id}", label="preview"),
                 Button(data=f"d:r:{draft_id}", label="rename"),
             ],
+            [
+                Button(data=f"u:w:{draft_id}", label="download_proposal"),
+                Button(data=f"q:v:{draft_id}", label="check_readiness"),
+            ],
             [Button(data=f"t:d:{draft_id}", label="competitions_of_draft")],
+            [Button(data=f"k:nd:{draft_id}", label="consult_draft")],
             [
                 Button(data=f"d:x:{draft_id}", label="delete"),
                 Button(data="d:l:0", label="my_drafts"),

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from bot.services.broadcast import BroadcastService
 from bot.services.competitions import CompetitionService
+from bot.services.consultations import consultation_features
 from bot.services.context import ServiceContext
 from bot.services.dialog import Dialog
+from bot.services.documents import DocumentService
 from bot.services.drafting import DraftingService
+from bot.services.exports import ExportService
 from bot.services.opd_admin import OpdAdminService
+from bot.services.personal_data import PersonalDataService
+from bot.services.readiness import ReadinessService
 from bot.services.registration import RegistrationService
+from bot.services.statistics import StatisticsService
 
 
 def build_dialog(ctx: ServiceContext) -> Dialog:
@@ -16,5 +23,12 @@ def build_dialog(ctx: ServiceContext) -> Dialog:
         DraftingService(ctx).feature(),
         OpdAdminService(ctx).feature(),
         CompetitionService(ctx).feature(),
+        DocumentService(ctx).feature(),
+        ReadinessService(ctx).feature(),
+        StatisticsService(ctx).feature(),
+        ExportService(ctx).feature(),
+        BroadcastService(ctx).feature(),
+        *consultation_features(ctx),
+        PersonalDataService(ctx).feature(),
     ]
     return Dialog(ctx, features)

@@ -6,6 +6,7 @@ CLI prints them). That keeps the domain free of Telegram and testable on its own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,17 +77,35 @@ class DocumentReply:
 AnyReply = Reply | LongReply | DocumentReply
 
 
+@dataclass(frozen=True)
+class CopyReply:
+    """Relay a message a user sent (text, photo, document) into another chat, after a header.
+
+    `from_chat_id`/`message_id` None: the message being handled. Once sending and its retries
+    are over, `on_result` runs off the event loop with (source message id, the copy's id or
+    None, "sent" / "blocked" / "failed", the header's message id or None); it records the ids
+    and may return an Outcome for the sender (e.g. "not delivered").
+    """
+
+    to: int
+    header: Reply | None = None
+    from_chat_id: int | None = None
+    message_id: int | None = None
+    reply_to_message_id: int | None = None
+    on_result: Callable[[int, int | None, str, int | None], Outcome | None] | None = None
+
+
 @dataclass
 class Outcome:
     """Everything one user action produces: messages, and for a button press a short notice."""
 
-    replies: list[AnyReply] = field(default_factory=list)
+    replies: list[AnyReply | CopyReply] = field(default_factory=list)
     notice: str | None = None  # a labels.yaml key shown as the button's toast
     notice_alert: bool = False
     # Scheduler sources whose wake-ups must be rebuilt because this action changed their data.
     rebuild: tuple[str, ...] = ()
 
-    def add(self, reply: AnyReply) -> Outcome:
+    def add(self, reply: AnyReply | CopyReply) -> Outcome:
         self.replies.append(reply)
         return self
 

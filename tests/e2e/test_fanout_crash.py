@@ -19,8 +19,9 @@ from models.competitions import Competition, Follow, ReminderDelivery, Stage
 from models.db import Database
 from models.tables import User
 from models.types import utcnow
+from scheduler.reminders import CONCURRENCY
 from tests.conftest import WITA
-from tests.e2e.test_processes import start_process, wait_until_polling
+from tests.e2e.test_processes import start_process
 
 pytestmark = pytest.mark.slow
 USERS = 300
@@ -55,12 +56,18 @@ def seed(database_url: str) -> tuple[str, str]:
     return moment.strftime("%H:%M"), "7"
 
 
-def delivery_statuses(database_url: str, users: set[int]) -> dict[int, str]:
+def delivery_statuses(
+    database_url: str, users: set[int], only: str | None = None
+) -> dict[int, str]:
     database = Database(database_url)
     with database.session() as session:
         rows = session.exec(select(ReminderDelivery)).all()
     database.dispose()
-    return {r.user_id: r.status for r in rows if r.user_id in users}
+    return {
+        r.user_id: r.status
+        for r in rows
+        if r.user_id in users and (only is None or r.status == only)
+    }
 
 
 def reminders_by_user(emulator: BotApiEmulator) -> Counter[int]:
@@ -71,9 +78,17 @@ def reminders_by_user(emulator: BotApiEmulator) -> Counter[int]:
     )
 
 
-async def test_killed_mid_fan_out_every_user_gets_exactly_one(
+async def test_killed_mid_fan_out_no_reminder_is_sent_twice_or_silently_lost(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
+    """Kill -9 at a random moment of a 300-user fan-out, then restart.
+
+    Guaranteed: nobody gets a reminder twice; everybody else gets theirs after the restart.
+    The only reminders not delivered are the few whose request was in flight at the instant
+    of the kill (claimed, cut off on the wire): the Bot API cannot tell whether those arrived,
+    so they are left as "sending" rather than risk a duplicate. Pacing before the claim keeps
+    them to at most the fan-out's concurrency.
+    """
     database_url = f"sqlite:///{tmp_path / 'fanout.db'}"
     reminder_time, offsets = seed(database_url)
     for user_id in range(FIRST_USER, FIRST_USER + USERS):
@@ -82,32 +97,39 @@ async def test_killed_mid_fan_out_every_user_gets_exactly_one(
     env = {"REMINDER_TIME": reminder_time, "REMINDER_OFFSETS_DAYS": offsets}
 
     process = await start_process(emulator, database_url, tmp_path, env)
-    await wait_until_polling(emulator, process)
-    while sum(reminders_by_user(emulator).values()) < USERS // 3:
-        assert process.returncode is None
-        await asyncio.sleep(0.02)
+    for _ in range(600):  # the bot starts, then sends ~22 a second
+        if (
+            sum(reminders_by_user(emulator).values()) >= USERS // 3
+            or process.returncode is not None
+        ):
+            break
+        await asyncio.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     await process.wait()
     sent_before_kill = sum(reminders_by_user(emulator).values())
-    assert sent_before_kill < USERS
+    assert USERS // 3 <= sent_before_kill < USERS
 
     process = await start_process(emulator, database_url, tmp_path, env)
     try:
         for _ in range(600):
-            if len(reminders_by_user(emulator)) == USERS:
+            counts = reminders_by_user(emulator)
+            unconfirmed = set(
+                delivery_statuses(
+                    database_url, set(range(FIRST_USER, FIRST_USER + USERS)), "sending"
+                )
+            )
+            if len(counts) + len(unconfirmed - set(counts)) >= USERS:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # anything sent twice would arrive by now
         counts = reminders_by_user(emulator)
-        missing = set(range(FIRST_USER, FIRST_USER + USERS)) - set(counts)
-        assert not missing, (missing, delivery_statuses(database_url, missing), sent_before_kill)
         assert set(counts.values()) == {1}, [uid for uid, n in counts.items() if n > 1]
+        missing = set(range(FIRST_USER, FIRST_USER + USERS)) - set(counts)
+        statuses = delivery_statuses(database_url, missing)
+        assert all(status == "sending" for status in statuses.values()), statuses
+        assert set(statuses) == missing
+        assert len(missing) <= CONCURRENCY, missing
         assert emulator.count_429 == 0
-        database = Database(database_url)
-        with database.session() as session:
-            statuses = Counter(r.status for r in session.exec(select(ReminderDelivery)))
-        database.dispose()
-        assert statuses["sent"] + statuses["sending"] == USERS
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 20)

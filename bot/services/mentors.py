@@ -1,0 +1,465 @@
+"""Mentors: single-use invites, the mentor's own profile, and the admin's management of them.
+
+An admin's `/undang_mentor` (or `klinik mentor invite`) makes an invite whose token travels in a
+`t.me/<bot>?start=mentor-<token>` link; the person who opens it becomes a mentor once they
+confirm. Using an invite is one conditional UPDATE, so a token works once even if two people
+confirm it at the same moment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from bot.services.context import ServiceContext
+from bot.services.feature import Feature
+from bot.services.formats import load_data_list
+from bot.services.replies import Button, Outcome, Reply, in_rows, keyboard, one_per_row
+from models import consultations as cq
+from models import repository as repo
+from models.consultations import Mentor, MentorInvite
+from models.tables import ConversationState, User
+
+if TYPE_CHECKING:
+    from bot.services.consultations import ConsultationService
+
+INVITE_PREFIX = "mentor-"
+INVITE_VALID = timedelta(days=7)
+MENTOR_INVITE = "mentor_invite"
+CAPACITY_CHOICES = tuple(range(1, 11))
+DEFAULT_CAPACITY = 3
+EXPERTISE_PAGE = 10
+
+
+@cache
+def _urusan() -> tuple[str, ...]:
+    return load_data_list("urusan")
+
+
+def expertise_options(ctx: ServiceContext) -> tuple[str, ...]:
+    """The fields a mentor can cover and an ASN can ask about: the forms of innovation (from
+    the default format's `bentuk` section) and the urusan pemerintahan (templates/data)."""
+    fmt = ctx.formats.default
+    bentuk = fmt.section("bentuk").options if fmt.has_section("bentuk") else ()
+    return (*bentuk, *_urusan())
+
+
+def new_invite(session: Session, created_by: int | None, now: datetime) -> MentorInvite:
+    invite = MentorInvite(
+        token=secrets.token_urlsafe(18),
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + INVITE_VALID,
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def active_mentor(session: Session, user_id: int) -> Mentor | None:
+    mentor = session.get(Mentor, user_id)
+    return mentor if mentor is not None and mentor.active else None
+
+
+def display_name(session: Session, user_id: int | None) -> str:
+    user = session.get(User, user_id) if user_id is not None else None
+    return (user.full_name if user else None) or "Pengguna"
+
+
+class MentorService:
+    def __init__(self, ctx: ServiceContext, consultations: ConsultationService) -> None:
+        self.ctx = ctx
+        self.consultations = consultations
+
+    def feature(self) -> Feature:
+        return Feature(
+            name="mentors",
+            service=self,
+            commands={
+                "undang_mentor": lambda s, st, a: self.invite(s, st.user_id),
+                "mentor": lambda s, st, a: self.admin_list(s, st.user_id),
+            },
+            callbacks={"m": self._callback},
+            text_flows={MENTOR_INVITE: self._use_buttons},
+            start_payloads={INVITE_PREFIX: self.open_invite},
+        )
+
+    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        action, args = parts[0], parts[1:]
+        if action in ("j", "n"):
+            return self.confirm_invite(session, user_id, action == "j")
+        profile = {
+            "me": lambda: self.profile(session, user_id, edit=True),
+            "e": lambda: self.expertise(session, user_id, int(args[0])),
+            "t": lambda: self.toggle(session, user_id, int(args[0]), int(args[1])),
+            "ed": lambda: self.profile(session, user_id, edit=True, saved=True),
+            "c": lambda: self.ask_capacity(session, user_id),
+            "k": lambda: self.set_capacity(session, user_id, int(args[0])),
+            "p": lambda: self.toggle_pause(session, user_id),
+        }
+        if action in profile:
+            return profile[action]()
+        admin = {
+            "i": lambda: self.invite(session, user_id),
+            "l": lambda: self.admin_list(session, user_id, edit=True),
+            "v": lambda: self.admin_detail(session, user_id, int(args[0])),
+            "x": lambda: self.set_active(session, user_id, int(args[0]), False),
+            "y": lambda: self.set_active(session, user_id, int(args[0]), True),
+            "r": lambda: self.reassign_menu(session, user_id, int(args[0])),
+            "ra": lambda: self.reassign(session, user_id, int(args[0]), int(args[1])),
+            "rr": lambda: self.reassign(session, user_id, int(args[0]), None),
+        }
+        return admin[action]()
+
+    # ---- invites --------------------------------------------------------------------------------
+
+    def invite(self, session: Session, user_id: int) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        invite = new_invite(session, user_id, self.ctx.now())
+        context = {"token": invite.token, "expires": invite.expires_at}
+        return Outcome().add(Reply("mentor/invite_link", context))
+
+    def open_invite(self, session: Session, state: ConversationState, payload: str) -> Outcome:
+        """/start mentor-<token>: check the invite, then ask the person to confirm."""
+        token = payload[len(INVITE_PREFIX) :]
+        invite = _invite_by_token(session, token)
+        now = self.ctx.now()
+        if invite is None:
+            return Outcome().add(Reply("mentor/invite_invalid"))
+        if active_mentor(session, state.user_id) is not None:
+            return Outcome().add(Reply("mentor/already"))
+        if invite.used_at is not None:
+            return Outcome().add(Reply("mentor/invite_used"))
+        if invite.expires_at <= now:
+            return Outcome().add(Reply("mentor/invite_expired", {"expired": invite.expires_at}))
+        if not repo.registered(session.get(User, state.user_id)):
+            return Outcome().add(Reply("mentor/register_first"))
+        repo.set_flow(state, MENTOR_INVITE, data={"invite": invite.id})
+        buttons = keyboard(
+            [
+                Button(data="m:j", label="mentor_accept_invite"),
+                Button(data="m:n", label="mentor_decline_invite"),
+            ]
+        )
+        name = display_name(session, state.user_id)
+        return Outcome().add(Reply("mentor/invite_confirm", {"name": name}, buttons))
+
+    def confirm_invite(self, session: Session, user_id: int, accepted: bool) -> Outcome:
+        state = repo.get_state(session, user_id)
+        invite_id = state.data.get("invite") if state.flow == MENTOR_INVITE else None
+        invite = session.get(MentorInvite, invite_id) if invite_id else None
+        if invite is None:
+            return Outcome(notice="stale_button", notice_alert=True)
+        repo.clear_flow(state)
+        if not accepted:
+            return Outcome().add(Reply("mentor/invite_declined", edit=True))
+        now = self.ctx.now()
+        if not cq.use_invite(session, invite.id or 0, user_id, now):
+            session.refresh(invite)
+            template = "mentor/invite_used" if invite.used_at else "mentor/invite_expired"
+            return Outcome().add(Reply(template, {"expired": invite.expires_at}, edit=True))
+        mentor = session.get(Mentor, user_id)
+        if mentor is None:
+            mentor = Mentor(user_id=user_id, capacity=DEFAULT_CAPACITY, joined_at=now)
+        mentor.active, mentor.paused, mentor.reachable = True, False, True
+        mentor.invited_by = invite.created_by
+        mentor.updated_at = now
+        session.add(mentor)
+        name = display_name(session, user_id)
+        outcome = Outcome(notice="mentor_joined").add(
+            Reply("mentor/welcome", {"name": name}, edit=True)
+        )
+        outcome.add(self._expertise_reply(mentor, 0, edit=False))
+        if invite.created_by is not None and invite.created_by != user_id:
+            outcome.add(Reply("mentor/joined_admin", {"name": name}, to=invite.created_by))
+        return outcome
+
+    def _use_buttons(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        return Outcome().add(Reply("mentor/use_buttons"))
+
+    # ---- the mentor's own profile ----------------------------------------------------------------
+
+    def profile(
+        self, session: Session, user_id: int, edit: bool = False, saved: bool = False
+    ) -> Outcome:
+        mentor = self._me(session, user_id)
+        if mentor is None:
+            return not_a_mentor()
+        load = cq.open_counts(session, [user_id])[user_id]
+        context = {"mentor": mentor, "load": load, "saved": saved}
+        buttons = (*profile_buttons(mentor), (Button(data="k:aq", label="consult_queue"),))
+        return Outcome(notice="saved" if saved else None).add(
+            Reply("mentor/profile", context, buttons, edit=edit)
+        )
+
+    def expertise(self, session: Session, user_id: int, page: int) -> Outcome:
+        mentor = self._me(session, user_id)
+        if mentor is None:
+            return not_a_mentor()
+        return Outcome().add(self._expertise_reply(mentor, page, edit=True))
+
+    def toggle(self, session: Session, user_id: int, index: int, page: int) -> Outcome:
+        mentor = self._me(session, user_id)
+        options = expertise_options(self.ctx)
+        if mentor is None:
+            return not_a_mentor()
+        if not 0 <= index < len(options):
+            return Outcome(notice="stale_button", notice_alert=True)
+        chosen = options[index]
+        current = list(mentor.expertise)
+        # A new list, not an in-place change: JSON columns only notice reassignment.
+        mentor.expertise = (
+            [e for e in current if e != chosen]
+            if chosen in current
+            else [
+                *current,
+                chosen,
+            ]
+        )
+        mentor.updated_at = self.ctx.now()
+        session.add(mentor)
+        return Outcome().add(self._expertise_reply(mentor, page, edit=True))
+
+    def _expertise_reply(self, mentor: Mentor, page: int, edit: bool) -> Reply:
+        options = expertise_options(self.ctx)
+        pages = max(1, -(-len(options) // EXPERTISE_PAGE))
+        page = min(max(page, 0), pages - 1)
+        start = page * EXPERTISE_PAGE
+        chosen = set(mentor.expertise)
+        toggles = [
+            Button(
+                data=f"m:t:{i}:{page}",
+                label="expertise_on" if option in chosen else "expertise_off",
+                params={"name": option[:50]},
+            )
+            for i, option in enumerate(options[start : start + EXPERTISE_PAGE], start=start)
+        ]
+        nav = []
+        if page > 0:
+            nav.append(Button(data=f"m:e:{page - 1}", label="previous_page"))
+        if page + 1 < pages:
+            nav.append(Button(data=f"m:e:{page + 1}", label="next_page"))
+        rows = [*one_per_row(toggles), tuple(nav), (Button(data="m:ed", label="expertise_done"),)]
+        context = {
+            "chosen": [o for o in options if o in chosen],
+            "page": page + 1,
+            "pages": pages,
+        }
+        return Reply("mentor/expertise", context, keyboard(*rows), edit=edit)
+
+    def ask_capacity(self, session: Session, user_id: int) -> Outcome:
+        mentor = self._me(session, user_id)
+        if mentor is None:
+            return not_a_mentor()
+        buttons = [
+            Button(data=f"m:k:{n}", text=f"✅ {n}" if n == mentor.capacity else str(n))
+            for n in CAPACITY_CHOICES
+        ]
+        rows = [*in_rows(buttons, 5), (Button(data="m:me", label="back_to_profile"),)]
+        context = {"capacity": mentor.capacity}
+        return Outcome().add(Reply("mentor/ask_capacity", context, keyboard(*rows), edit=True))
+
+    def set_capacity(self, session: Session, user_id: int, capacity: int) -> Outcome:
+        mentor = self._me(session, user_id)
+        if mentor is None:
+            return not_a_mentor()
+        if capacity not in CAPACITY_CHOICES:
+            return Outcome(notice="stale_button", notice_alert=True)
+        mentor.capacity = capacity
+        mentor.updated_at = self.ctx.now()
+        session.add(mentor)
+        return self.profile(session, user_id, edit=True, saved=True)
+
+    def toggle_pause(self, session: Session, user_id: int) -> Outcome:
+        mentor = self._me(session, user_id)
+        if mentor is None:
+            return not_a_mentor()
+        mentor.paused = not mentor.paused
+        mentor.updated_at = self.ctx.now()
+        session.add(mentor)
+        outcome = self.profile(session, user_id, edit=True)
+        outcome.notice = "mentor_paused" if mentor.paused else "mentor_resumed"
+        return outcome
+
+    def _me(self, session: Session, user_id: int) -> Mentor | None:
+        """The acting mentor; acting in the bot shows Telegram reaches them again."""
+        mentor = active_mentor(session, user_id)
+        if mentor is not None:
+            touch(session, mentor)
+        return mentor
+
+    # ---- the admin's view ------------------------------------------------------------------------
+
+    def admin_list(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        repo.clear_flow(repo.get_state(session, user_id))
+        mentors = cq.all_mentors(session)
+        loads = cq.open_counts(session, [m.user_id for m in mentors])
+        rows = [
+            {
+                "mentor": m,
+                "name": display_name(session, m.user_id),
+                "load": loads[m.user_id],
+                "reachable": m.reachable and _user_reachable(session, m.user_id),
+            }
+            for m in mentors
+        ]
+        buttons = [
+            Button(data=f"m:v:{r['mentor'].user_id}", text=f"{r['name']}"[:40]) for r in rows
+        ]
+        extra = [
+            Button(data="m:i", label="mentor_invite"),
+            Button(data="k:al:0", label="consult_all"),
+        ]
+        keys = keyboard(*one_per_row(buttons), extra)
+        return Outcome().add(Reply("mentor/admin_list", {"rows": rows}, keys, edit=edit))
+
+    def admin_detail(
+        self, session: Session, user_id: int, mentor_id: int, notice_template: str | None = None
+    ) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        mentor = session.get(Mentor, mentor_id)
+        if mentor is None:
+            return _mentor_not_found()
+        load = cq.open_counts(session, [mentor_id])[mentor_id]
+        context = {
+            "mentor": mentor,
+            "name": display_name(session, mentor_id),
+            "load": load,
+            "reachable": mentor.reachable and _user_reachable(session, mentor_id),
+            "notice_template": notice_template,
+        }
+        toggle = (
+            Button(data=f"m:x:{mentor_id}", label="mentor_deactivate")
+            if mentor.active
+            else Button(data=f"m:y:{mentor_id}", label="mentor_reactivate")
+        )
+        rows = [[toggle]]
+        if load:
+            rows.append([Button(data=f"m:r:{mentor_id}", label="mentor_reassign")])
+        rows.append([Button(data="m:l", label="mentor_list")])
+        return Outcome().add(Reply("mentor/admin_detail", context, keyboard(*rows), edit=True))
+
+    def set_active(self, session: Session, user_id: int, mentor_id: int, active: bool) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        mentor = session.get(Mentor, mentor_id)
+        if mentor is None:
+            return _mentor_not_found()
+        if mentor.active == active:
+            return self.admin_detail(session, user_id, mentor_id)
+        mentor.active = active
+        mentor.updated_at = self.ctx.now()
+        session.add(mentor)
+        outcome = Outcome(notice="saved")
+        if not active:
+            # Offers still waiting on them go to others; assigned work waits for reassignment.
+            for reply in self.consultations.withdraw_offers(session, mentor_id, user_id):
+                outcome.add(reply)
+        template = "mentor/deactivated_notice" if not active else "mentor/reactivated_notice"
+        outcome.add(Reply(template, {}, to=mentor_id))
+        notice = "mentor/deactivated" if not active else "mentor/reactivated"
+        detail = self.admin_detail(session, user_id, mentor_id, notice_template=notice)
+        outcome.replies[:0] = detail.replies
+        return outcome
+
+    def reassign_menu(self, session: Session, user_id: int, mentor_id: int) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        if session.get(Mentor, mentor_id) is None:
+            return _mentor_not_found()
+        others = [m for m in cq.available_mentors(session) if m.user_id != mentor_id]
+        loads = cq.open_counts(session, [m.user_id for m in others])
+        buttons = [
+            Button(
+                data=f"m:ra:{mentor_id}:{m.user_id}",
+                label="mentor_reassign_to",
+                params={
+                    "name": display_name(session, m.user_id)[:30],
+                    "load": loads[m.user_id],
+                    "capacity": m.capacity,
+                },
+            )
+            for m in others
+        ]
+        rows = [
+            *one_per_row(buttons),
+            (Button(data=f"m:rr:{mentor_id}", label="mentor_reassign_reroute"),),
+            (Button(data=f"m:v:{mentor_id}", label="mentor_back"),),
+        ]
+        context = {"name": display_name(session, mentor_id), "others": len(others)}
+        return Outcome().add(Reply("mentor/reassign_menu", context, keyboard(*rows), edit=True))
+
+    def reassign(
+        self, session: Session, user_id: int, mentor_id: int, target_id: int | None
+    ) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        if session.get(Mentor, mentor_id) is None:
+            return _mentor_not_found()
+        if target_id is not None and (
+            target_id == mentor_id or active_mentor(session, target_id) is None
+        ):
+            return _mentor_not_found()
+        moved, replies = self.consultations.reassign_all(session, mentor_id, target_id, user_id)
+        context = {
+            "count": moved,
+            "name": display_name(session, mentor_id),
+            "target": display_name(session, target_id) if target_id else None,
+        }
+        outcome = Outcome(notice="saved", rebuild=self.consultations.reminder_kinds)
+        outcome.add(Reply("mentor/reassigned", context, edit=True))
+        for reply in replies:
+            outcome.add(reply)
+        return outcome
+
+
+def profile_buttons(mentor: Mentor) -> tuple[tuple[Button, ...], ...]:
+    return keyboard(
+        [
+            Button(data="m:e:0", label="mentor_expertise"),
+            Button(data="m:c", label="mentor_capacity"),
+        ],
+        [Button(data="m:p", label="mentor_resume" if mentor.paused else "mentor_pause")],
+    )
+
+
+def not_a_mentor() -> Outcome:
+    return Outcome(notice="mentor_only", notice_alert=True).add(Reply("mentor/not_mentor"))
+
+
+def _invite_by_token(session: Session, token: str) -> MentorInvite | None:
+    if not token or len(token) > 64:
+        return None
+    return session.exec(select(MentorInvite).where(MentorInvite.token == token)).first()
+
+
+def touch(session: Session, mentor: Mentor) -> None:
+    """A mentor acting in the bot has not blocked it (any more): they can be reached again."""
+    if not mentor.reachable:
+        mentor.reachable = True
+        session.add(mentor)
+    user = session.get(User, mentor.user_id)
+    if user is not None and not user.reachable:
+        user.reachable = True
+        session.add(user)
+
+
+def _user_reachable(session: Session, user_id: int) -> bool:
+    user = session.get(User, user_id)
+    return bool(user and user.reachable)
+
+
+def _forbidden() -> Outcome:
+    return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
+
+
+def _mentor_not_found() -> Outcome:
+    return Outcome(notice="not_found", notice_alert=True).add(Reply("mentor/not_found"))

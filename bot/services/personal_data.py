@@ -1,0 +1,176 @@
+"""Personal data (UU 27/2022): `/dataku` sends a user everything stored about them, and
+`/hapus_akun` deletes it after confirmation, drafts included or handed to their office.
+
+Both read the table metadata rather than a hand-kept list, so a feature that adds a table
+holding user data is covered by adding a foreign key to `users` (or a column in USER_COLUMNS).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlmodel import Session, SQLModel
+
+from bot.services.context import ServiceContext
+from bot.services.feature import Feature
+from bot.services.replies import Button, DocumentReply, Outcome, Reply, keyboard
+from models import repository as repo
+from models.tables import Draft, User
+
+# Columns that hold a Telegram user id without a foreign key (delivery records and the like).
+USER_COLUMNS = (
+    "user_id",
+    "owner_id",
+    "mentor_id",
+    "asn_id",
+    "actor_id",
+    "sender_id",
+    "recipient_id",
+    "created_by",
+)
+DELETE_FLOW = "delete_account"
+
+
+class PersonalDataService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def feature(self) -> Feature:
+        return Feature(
+            name="personal_data",
+            service=self,
+            commands={
+                "dataku": lambda s, st, a: self.export(s, st.user_id),
+                "hapus_akun": lambda s, st, a: self.confirm_deletion(s, st.user_id),
+            },
+            callbacks={"x": self._callback},
+            open_commands=frozenset({"dataku", "hapus_akun"}),
+            open_callbacks=frozenset({"x"}),
+        )
+
+    def export(self, session: Session, user_id: int) -> Outcome:
+        data = collect(session, user_id)
+        if not data["users"]:
+            return Outcome().add(Reply("pdp/nothing_stored"))
+        content = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
+        return Outcome().add(
+            DocumentReply(
+                filename=f"data-saya-{user_id}.json",
+                content=content.encode(),
+                caption_template="pdp/export_caption",
+                caption_context={"tables": sorted(k for k, v in data.items() if v)},
+            )
+        )
+
+    def confirm_deletion(self, session: Session, user_id: int) -> Outcome:
+        user = session.get(User, user_id)
+        if user is None:
+            return Outcome().add(Reply("pdp/nothing_stored"))
+        drafts = repo.drafts_of(session, user_id)
+        rows = [[Button(data="x:all", label="delete_everything")]]
+        if drafts and user.opd_id:
+            rows.append([Button(data="x:opd", label="delete_keep_drafts_for_opd")])
+        rows.append([Button(data="x:no", label="cancel_delete")])
+        repo.set_flow(repo.get_state(session, user_id), DELETE_FLOW)
+        return Outcome().add(Reply("pdp/delete_confirm", {"drafts": len(drafts)}, keyboard(*rows)))
+
+    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        state = repo.get_state(session, user_id)
+        if state.flow != DELETE_FLOW or parts[0] not in ("all", "opd", "no"):
+            return Outcome(notice="stale_button", notice_alert=True)
+        if parts[0] == "no":
+            repo.clear_flow(state)
+            return Outcome().add(Reply("pdp/delete_cancelled", edit=True))
+        handed = hand_drafts_to_opd(session, user_id) if parts[0] == "opd" else 0
+        delete_user(session, user_id)
+        return Outcome().add(Reply("pdp/deleted", {"handed": handed}, edit=True))
+
+
+def user_tables() -> list[tuple[Table, list[str]]]:
+    """Every table with columns naming a user: foreign keys to users.id or USER_COLUMNS."""
+    found = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name == "users":
+            continue
+        columns = [
+            c.name
+            for c in table.columns
+            if any(fk.column.table.name == "users" for fk in c.foreign_keys)
+            or c.name in USER_COLUMNS
+        ]
+        if columns:
+            found.append((table, columns))
+    return found
+
+
+def draft_tables() -> list[tuple[Table, str]]:
+    """Tables whose rows belong to a draft (answers, revisions, links, comments...)."""
+    return [
+        (table, column.name)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if any(fk.column.table.name == "drafts" for fk in column.foreign_keys)
+    ]
+
+
+def collect(session: Session, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    data: dict[str, list[dict[str, Any]]] = {}
+    users = SQLModel.metadata.tables["users"]
+    data["users"] = _rows(session, select(users).where(users.c.id == user_id))
+    for table, columns in user_tables():
+        condition = _any_equal(table, columns, user_id)
+        data.setdefault(table.name, []).extend(_rows(session, select(table).where(condition)))
+    draft_ids = [row["id"] for row in data.get("drafts", [])]
+    for table, column in draft_tables():
+        if draft_ids and table.name != "conversation_states":
+            rows = _rows(session, select(table).where(table.c[column].in_(draft_ids)))
+            known = {
+                json.dumps(r, sort_keys=True, default=_json_value) for r in data.get(table.name, [])
+            }
+            data.setdefault(table.name, []).extend(
+                r for r in rows if json.dumps(r, sort_keys=True, default=_json_value) not in known
+            )
+    return data
+
+
+def hand_drafts_to_opd(session: Session, user_id: int) -> int:
+    """The user's drafts become their office's: kept for the region, no longer theirs."""
+    user = session.get(User, user_id)
+    if user is None or user.opd_id is None:
+        return 0
+    result = session.exec(
+        update(Draft).where(Draft.owner_id == user_id).values(owner_id=None, opd_id=user.opd_id)
+    )
+    return result.rowcount
+
+
+def delete_user(session: Session, user_id: int) -> None:
+    """Delete the user and every row naming them; their remaining drafts go with them."""
+    drafts = SQLModel.metadata.tables["drafts"]
+    owned = [r[0] for r in session.exec(select(drafts.c.id).where(drafts.c.owner_id == user_id))]
+    if owned:
+        for table, column in draft_tables():
+            session.exec(delete(table).where(table.c[column].in_(owned)))
+    for table, columns in reversed(user_tables()):
+        session.exec(delete(table).where(_any_equal(table, columns, user_id)))
+    users = SQLModel.metadata.tables["users"]
+    session.exec(delete(users).where(users.c.id == user_id))
+
+
+def _any_equal(table: Table, columns: list[str], user_id: int) -> Any:
+    from sqlalchemy import or_
+
+    return or_(*(table.c[name] == user_id for name in columns))
+
+
+def _rows(session: Session, query: Any) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in session.exec(query)]
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,110 @@
+"""Webhook mode: an aiohttp server that takes Telegram's POSTs (each must carry the secret
+token header) and serves `/health`. Any process can serve any update, because a user's place in
+a conversation lives in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import signal
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.ext import Application
+
+from bot.runtime import runtime_of
+from bot.settings import Settings
+from models.db import Database
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def build_webhook_app(
+    application: Application, settings: Settings, database: Database
+) -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), settings.webhook_secret.encode()):
+            return web.Response(status=403, text="forbidden")
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (json.JSONDecodeError, ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="bad update")
+        await application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def health(request: web.Request) -> web.Response:
+        report = await asyncio.to_thread(health_report, application, database)
+        status = 200 if report["database"] == "ok" else 503
+        return web.json_response(report, status=status)
+
+    app.router.add_post(settings.webhook_path, receive)
+    app.router.add_get("/health", health)
+    return app
+
+
+def health_report(application: Application, database: Database) -> dict[str, object]:
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        database_state = "ok"
+    except SQLAlchemyError:
+        database_state = "unreachable"
+    runtime = runtime_of(application.bot_data)
+    scheduler = runtime.scheduler
+    return {
+        "database": database_state,
+        "scheduler": "running" if scheduler is not None else "standby",
+        "scheduled_jobs": len(application.job_queue.jobs()) if application.job_queue else 0,
+        "pending_updates": application.update_queue.qsize(),
+    }
+
+
+async def serve_webhook(
+    application: Application,
+    settings: Settings,
+    database: Database,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM (or `stop` is set): start the bot, register the webhook."""
+    from bot.app import ALLOWED_UPDATES
+
+    stop = stop or _stop_on_signals()
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    runner = web.AppRunner(build_webhook_app(application, settings, database))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_listen, settings.webhook_port)
+    await site.start()
+    await application.bot.set_webhook(
+        url=settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=list(ALLOWED_UPDATES),
+        drop_pending_updates=False,
+    )
+    log.info("webhook listening on %s:%s", settings.webhook_listen, settings.webhook_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -95,3 +95,18 @@ def test_cancel_and_forged_buttons_delete_nothing(dialog: Dialog, clock) -> None
     assert templates(dialog.callback(ANDI, "x:no")) == ["pdp/delete_cancelled"]
     assert count_rows_naming(dialog, ANDI) == before
     assert SQLModel.metadata.tables["users"] is not None
+
+
+def test_a_mentor_leaving_keeps_the_asn_consultation(dialog: Dialog, clock) -> None:
+    from models.consultations import Consultation
+
+    register(dialog, ANDI)
+    register(dialog, BUDI, name="Budi Santoso")
+    with dialog.ctx.db.session() as session:
+        session.add(Consultation(asn_id=ANDI, mentor_id=BUDI, question="Bagaimana menulis tujuan?"))
+    dialog.command(BUDI, "hapus_akun")
+    dialog.callback(BUDI, "x:all")
+    with dialog.ctx.db.session() as session:
+        consultation = session.exec(select(Consultation)).one()
+        assert (consultation.asn_id, consultation.mentor_id) == (ANDI, None)
+        assert session.get(User, BUDI) is None

@@ -90,7 +90,9 @@ class PersonalDataService:
 
 
 def user_tables() -> list[tuple[Table, list[str]]]:
-    """Every table with columns naming a user: foreign keys to users.id or USER_COLUMNS."""
+    """Tables whose rows are the user's own: a cascading foreign key to users.id, or one of
+    USER_COLUMNS without a foreign key. (A SET NULL key marks a row that is someone else's,
+    e.g. the mentor of another person's consultation: see referencing_columns.)"""
     found = []
     for table in SQLModel.metadata.sorted_tables:
         if table.name == "users":
@@ -98,21 +100,39 @@ def user_tables() -> list[tuple[Table, list[str]]]:
         columns = [
             c.name
             for c in table.columns
-            if any(fk.column.table.name == "users" for fk in c.foreign_keys)
-            or c.name in USER_COLUMNS
+            if any(_points_at_users(fk) and fk.ondelete != "SET NULL" for fk in c.foreign_keys)
+            or (c.name in USER_COLUMNS and not c.foreign_keys)
         ]
         if columns:
             found.append((table, columns))
     return found
 
 
-def draft_tables() -> list[tuple[Table, str]]:
-    """Tables whose rows belong to a draft (answers, revisions, links, comments...)."""
+def referencing_columns() -> list[tuple[Table, str]]:
+    """Columns in other people's rows that name the user: cleared, the rows kept."""
     return [
         (table, column.name)
         for table in SQLModel.metadata.sorted_tables
         for column in table.columns
-        if any(fk.column.table.name == "drafts" for fk in column.foreign_keys)
+        if any(_points_at_users(fk) and fk.ondelete == "SET NULL" for fk in column.foreign_keys)
+    ]
+
+
+def _points_at_users(foreign_key: Any) -> bool:
+    return foreign_key.column.table.name == "users"
+
+
+def draft_tables(cascading: bool = True) -> list[tuple[Table, str]]:
+    """Columns pointing at drafts: rows that belong to a draft (cascading: answers,
+    revisions, links) or, with cascading=False, rows that only mention one (SET NULL)."""
+    return [
+        (table, column.name)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if any(
+            fk.column.table.name == "drafts" and (fk.ondelete != "SET NULL") == cascading
+            for fk in column.foreign_keys
+        )
     ]
 
 
@@ -152,8 +172,12 @@ def delete_user(session: Session, user_id: int) -> None:
     drafts = SQLModel.metadata.tables["drafts"]
     owned = [r[0] for r in session.exec(select(drafts.c.id).where(drafts.c.owner_id == user_id))]
     if owned:
+        for table, column in draft_tables(cascading=False):
+            session.exec(update(table).where(table.c[column].in_(owned)).values({column: None}))
         for table, column in draft_tables():
             session.exec(delete(table).where(table.c[column].in_(owned)))
+    for table, column in referencing_columns():
+        session.exec(update(table).where(table.c[column] == user_id).values({column: None}))
     for table, columns in reversed(user_tables()):
         session.exec(delete(table).where(_any_equal(table, columns, user_id)))
     users = SQLModel.metadata.tables["users"]

@@ -94,7 +94,7 @@ async def test_fan_out_waits_out_429_and_stops_at_403(
         for uid in users:
             session.add(Follow(user_id=uid, competition_id=competition.id))
     emulator.inject_fault("sendMessage", error_code=429, retry_after=1, chat_id=BUDI)
-    emulator.block(CITRA)
+    emulator.block(CITRA, notify=False)  # the bot learns of it from the 403
     clock.current = parse_deadline("23 November 2026 08.00", WITA)
     await run_reminders(bot)
     assert "Pengingat" in plain(await users[ANDI].receive_all(idle=0.2))
@@ -108,11 +108,20 @@ async def test_fan_out_waits_out_429_and_stops_at_403(
         }
         assert statuses == {ANDI: "sent", BUDI: "sent", CITRA: "blocked"}
         assert session.get(User, CITRA).reachable is False
-    emulator.unblock(CITRA)
+    # Blocked: no further reminder is even attempted.
     clock.current = parse_deadline("27 November 2026 08.00", WITA)
-    before = len(emulator.sent_to(CITRA))
+    before = len(emulator.calls_to("sendMessage"))
     await run_reminders(bot)
-    assert len(emulator.sent_to(CITRA)) == before  # unblocking alone does not resume pushes
+    to_citra = [c for c in emulator.calls_to("sendMessage")[before:] if c.chat_id == CITRA]
+    assert to_citra == []
+    # Unblocking (Telegram tells the bot) makes her reachable: the next reminder arrives.
+    emulator.unblock(CITRA)
+    await users[CITRA].receive_all(idle=0.3)
+    with bot.database.session() as session:
+        assert session.get(User, CITRA).reachable is True
+    clock.current = parse_deadline("29 November 2026 08.00", WITA)
+    await run_reminders(bot)
+    assert "besok" in plain(await users[CITRA].receive_all(idle=0.3))
 
 
 async def test_asn_cannot_use_admin_competition_buttons(

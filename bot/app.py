@@ -80,6 +80,7 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.api_base_file_url)
+        .read_timeout(settings.telegram_read_timeout)
         .rate_limiter(limiter)
         .concurrent_updates(PerUserUpdateProcessor(settings.concurrent_updates))
         .post_init(_post_init)

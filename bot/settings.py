@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_path: str = "/telegram"
     webhook_secret: str = ""
+    # Sending: seconds to wait for Telegram's answer (an answer later than this is a timeout),
+    # and the pauses before each retry of a send that failed for a passing reason (5xx, timeout,
+    # dropped connection); a 429 waits as long as Telegram asks instead.
+    telegram_read_timeout: float = Field(default=5.0, gt=0, le=120)
+    send_retry_delays: Annotated[tuple[float, ...], NoDecode] = (1.0, 3.0, 8.0)
     # Updates of different users handled at once (each user's in order).
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     # Consultations: a request no mentor accepted is re-announced (and admins told) after this
@@ -91,6 +96,21 @@ class Settings(BaseSettings):
             if not hours or not all(0 < h <= 24 * 14 for h in hours):
                 raise ValueError("SESSION_REMINDER_HOURS harus berisi jam sebelum sesi, mis. 24,1")
             return tuple(sorted(hours, reverse=True))
+        return value
+
+    @field_validator("send_retry_delays", mode="before")
+    @classmethod
+    def _parse_retry_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                delays = tuple(float(p) for p in value.split(",") if p.strip())
+            except ValueError:
+                delays = (-1.0,)
+            if len(delays) > 10 or not all(0 <= d <= 300 for d in delays):
+                raise ValueError(
+                    "SEND_RETRY_DELAYS harus berisi jeda detik sebelum tiap pengulangan, mis. 1,3,8"
+                )
+            return delays
         return value
 
     @cached_property

@@ -37,7 +37,11 @@ def build_webhook_app(
             update = Update.de_json(await request.json(), application.bot)
         except (json.JSONDecodeError, ValueError, TypeError, KeyError):
             return web.Response(status=400, text="bad update")
-        await application.update_queue.put(update)
+        # Answered only once handled: if this process dies first, Telegram gets no 2xx and sends
+        # the update again (to any process), and it holds the chat's next update until then,
+        # so each chat's updates are handled in order even across processes.
+        processor = application.update_processor
+        await processor.process_update(update, application.process_update(update))
         return web.Response(text="ok")
 
     async def health(request: web.Request) -> web.Response:

@@ -1,15 +1,25 @@
 """Sending a service's Outcome to Telegram: render, answer the button, edit or send.
 
-`send_rendered` is also what scheduled jobs use, so a reminder and a reply go out the same way.
+Every call that sends or changes a message goes through one retry policy, `with_retries`:
+a 429 is waited out for as long as Telegram asks, a 5xx answer, a timeout or a dropped
+connection is retried after the pauses in `SEND_RETRY_DELAYS`, and a 403 or 400 is final
+(retrying cannot change it). Replies to a user's own update, messages to other people, relayed
+messages and scheduled sends (reminders, broadcasts) all use it.
+
+Delivery is *at least once*: when Telegram has processed a message but its answer is lost (the
+connection dropped or timed out after the message went out), the retry sends it again and the
+user sees it twice. Nothing tells these cases apart from a message that never arrived, and a
+reply seen twice is better than a reply lost. Scheduled sends are claimed in the database
+before sending (see scheduler/reminders.py), so a *process* dying mid-send never repeats them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Literal, TypeVar
 
 from telegram import (
     Bot,
@@ -30,8 +40,8 @@ from bot.services.replies import AnyReply, CopyReply, Outcome
 from scheduler.core import DeliveryStatus
 
 log = logging.getLogger(__name__)
-# Pauses before retrying a relayed message that failed for a passing reason (network, 5xx).
-RELAY_RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0, 8.0)
+T = TypeVar("T")
+SendStatus = Literal["sent", "blocked", "absent", "failed"]
 
 
 def markup(rows: ButtonRows) -> InlineKeyboardMarkup | None:
@@ -42,13 +52,71 @@ def markup(rows: ButtonRows) -> InlineKeyboardMarkup | None:
     )
 
 
+# ---- the retry policy ---------------------------------------------------------------------------
+
+
+async def with_retries(send: Callable[[], Awaitable[T]], delays: Sequence[float]) -> T:
+    """Call `send` until it succeeds: once, then once more after each pause in `delays`.
+
+    A 429 waits `retry_after` instead of the pause (python-telegram-bot's rate limiter has
+    already retried it a few times); network errors, timeouts and 5xx answers (NetworkError)
+    wait the pause. Forbidden (403) and BadRequest (400) are raised at once, as is the last
+    error when the pauses are used up.
+    """
+    pauses = list(delays)
+    while True:
+        try:
+            return await send()
+        except (Forbidden, BadRequest):  # BadRequest is a NetworkError: caught before it
+            raise
+        except RetryAfter as exc:
+            if not pauses:
+                raise
+            pauses.pop(0)
+            wait = _seconds(exc.retry_after)
+        except NetworkError as exc:  # TimedOut, 5xx, a dropped connection
+            if not pauses:
+                raise
+            wait = pauses.pop(0)
+            log.info("sending failed (%s); retrying in %.1f s", exc, wait)
+        await asyncio.sleep(wait)
+
+
+async def attempt(
+    send: Callable[[], Awaitable[T]], delays: Sequence[float]
+) -> tuple[SendStatus, T | None]:
+    """`with_retries` for callers that record the outcome instead of raising: ("sent", result),
+    ("blocked", None) for a user who blocked the bot (403), ("absent", None) for a chat the bot
+    never had ("chat not found"), ("failed", None) when retrying did not help or Telegram
+    refused the message."""
+    try:
+        return "sent", await with_retries(send, delays)
+    except Forbidden:
+        return "blocked", None
+    except BadRequest as exc:
+        if _chat_not_found(exc):
+            return "absent", None
+        log.warning("message refused: %s", exc.message)
+        return "failed", None
+    except NetworkError as exc:  # includes a RetryAfter outlasting the pauses
+        log.warning("message not delivered after retries: %s", exc)
+        return "failed", None
+
+
+def retry_delays(runtime: Runtime) -> tuple[float, ...]:
+    return runtime.settings.send_retry_delays
+
+
+# ---- answering an update ------------------------------------------------------------------------
+
+
 async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
     """Answer the pressed button (if any) with the notice, then send or edit each reply."""
     runtime = runtime_of(context.bot_data)
     query = update.callback_query
     if query is not None:
         notice = runtime.renderer.notice(outcome.notice) if outcome.notice else None
-        await query.answer(notice, show_alert=outcome.notice_alert)
+        await _answer_query(query, notice, outcome.notice_alert, runtime)
     chat = update.effective_chat
     if chat is None:
         return
@@ -58,10 +126,12 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
             continue
         for message in runtime.renderer.render_any(reply):
             editable = message.edit and message.to is None and query is not None
-            if editable and await _edit_pressed(query, message, context.bot):
+            if editable and await _edit_pressed(query, message, context.bot, runtime):
                 continue
             if message.to is None or message.to == chat.id:
-                await send_rendered(context.bot, chat.id, message)
+                await with_retries(
+                    lambda m=message: send_rendered(context.bot, chat.id, m), retry_delays(runtime)
+                )
             else:
                 await send_to_other(context.bot, runtime, message.to, message)
     if outcome.rebuild and runtime.scheduler is not None:
@@ -69,20 +139,33 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
             await runtime.scheduler.rebuild(kind)
 
 
-async def send_to_other(bot: Bot, runtime: Runtime, chat_id: int, message: Rendered) -> bool:
-    """A message to someone other than the sender: a block (403) marks them unreachable
-    instead of failing the sender's action."""
+async def _answer_query(
+    query: CallbackQuery, notice: str | None, alert: bool, runtime: Runtime
+) -> None:
+    """The toast under a pressed button. Losing it must not lose the replies after it, and
+    Telegram refuses answers to queries older than about 15 s: a failure is logged only."""
     try:
-        await send_rendered(bot, chat_id, message)
+        await with_retries(lambda: query.answer(notice, show_alert=alert), retry_delays(runtime))
+    except (BadRequest, NetworkError) as exc:
+        log.info("callback query %s not answered: %s", query.id, exc)
+
+
+async def send_to_other(bot: Bot, runtime: Runtime, chat_id: int, message: Rendered) -> bool:
+    """A message to someone other than the sender: a block (403) marks them unreachable, and
+    neither it nor a final network failure fails the sender's action."""
+    try:
+        await with_retries(lambda: send_rendered(bot, chat_id, message), retry_delays(runtime))
     except Forbidden:
         log.info("user %s has blocked the bot; marked unreachable", chat_id)
         await runtime.call(runtime.dialog.set_reachable, chat_id, False)
         return False
     except BadRequest as exc:
-        # An admin or mentor who never opened a chat with the bot: skipped, not the sender's fault.
-        if "chat not found" not in exc.message.lower():
-            raise
+        if not _chat_not_found(exc):
+            raise  # our mistake (bad HTML, too long): reported to the admins
         log.info("chat %s not found; message to it skipped", chat_id)
+        return False
+    except NetworkError as exc:
+        log.warning("message to %s not delivered after retries: %s", chat_id, exc)
         return False
     return True
 
@@ -93,20 +176,24 @@ async def relay(bot: Bot, runtime: Runtime, update: Update, reply: CopyReply) ->
     incoming = update.effective_message
     from_chat = reply.from_chat_id or (incoming.chat_id if incoming else 0)
     source_id = reply.message_id or (incoming.message_id if incoming else 0)
-    status, copied, headed = "sent", None, None
+    delays = retry_delays(runtime)
+    status: SendStatus = "sent"
+    copied, headed = None, None
     if reply.header is not None:
         header = runtime.renderer.render(reply.header)
-        status, headed = await _relay_attempts(lambda: send_rendered(bot, reply.to, header))
+        status, headed = await attempt(lambda: send_rendered(bot, reply.to, header), delays)
     if status == "sent":
         thread = (
             ReplyParameters(reply.reply_to_message_id, allow_sending_without_reply=True)
             if reply.reply_to_message_id
             else None
         )
-        status, copied = await _relay_attempts(
-            lambda: bot.copy_message(reply.to, from_chat, source_id, reply_parameters=thread)
+        status, copied = await attempt(
+            lambda: bot.copy_message(reply.to, from_chat, source_id, reply_parameters=thread),
+            delays,
         )
-    if status == "blocked":
+    if status in ("blocked", "absent"):
+        status = "blocked"
         await runtime.call(runtime.dialog.set_reachable, reply.to, False)
     if reply.on_result is None:
         return
@@ -118,35 +205,15 @@ async def relay(bot: Bot, runtime: Runtime, update: Update, reply: CopyReply) ->
             continue
         for message in runtime.renderer.render_any(answer):
             if message.to is None or message.to == from_chat:
-                await send_rendered(bot, from_chat, message)
+                await with_retries(
+                    lambda m=message: send_rendered(bot, from_chat, m), retry_delays(runtime)
+                )
             else:
                 await send_to_other(bot, runtime, message.to, message)
 
 
-async def _relay_attempts(send: Callable[[], Awaitable[Any]]) -> tuple[str, Any]:
-    """("sent", result), or ("blocked" | "failed", None) once retrying is pointless."""
-    for delay in (*RELAY_RETRY_DELAYS, None):
-        try:
-            return "sent", await send()
-        except Forbidden:
-            return "blocked", None
-        except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                return "blocked", None
-            log.warning("relay refused: %s", exc.message)
-            return "failed", None
-        except NetworkError as exc:  # includes TimedOut and 5xx answers
-            log.info("relay attempt failed (%s); retrying", exc)
-            wait = delay or 0
-        if delay is None:
-            break
-        await asyncio.sleep(min(wait, 30))
-    return "failed", None
-
-
 async def send_rendered(bot: Bot, chat_id: int, message: Rendered) -> Message:
+    """One attempt at sending a rendered message; callers wrap it in the retry policy."""
     if message.document is not None:
         filename, content = message.document
         return await bot.send_document(
@@ -162,21 +229,29 @@ async def send_rendered(bot: Bot, chat_id: int, message: Rendered) -> Message:
     )
 
 
-async def _edit_pressed(query: CallbackQuery, message: Rendered, bot: Bot) -> bool:
+async def _edit_pressed(
+    query: CallbackQuery, message: Rendered, bot: Bot, runtime: Runtime
+) -> bool:
     if query.message is None:
         return False
-    return await _edit(query.message.message_id, query.message.chat.id, message, bot)
+    return await _edit(query.message.message_id, query.message.chat.id, message, bot, runtime)
 
 
-async def _edit(message_id: int, chat_id: int, message: Rendered, bot: Bot) -> bool:
-    """Edit in place; False when Telegram refuses (too old, deleted) so the caller sends anew."""
+async def _edit(
+    message_id: int, chat_id: int, message: Rendered, bot: Bot, runtime: Runtime
+) -> bool:
+    """Edit in place; False when Telegram refuses (too old, deleted) so the caller sends anew.
+    An edit repeated after a lost answer is harmless: Telegram says "not modified"."""
     try:
-        await bot.edit_message_text(
-            message.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup(message.buttons),
+        await with_retries(
+            lambda: bot.edit_message_text(
+                message.text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup(message.buttons),
+            ),
+            retry_delays(runtime),
         )
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
@@ -186,41 +261,29 @@ async def _edit(message_id: int, chat_id: int, message: Rendered, bot: Bot) -> b
     return True
 
 
-async def send_reply(
-    bot: Bot, runtime: Runtime, chat_id: int, reply: AnyReply, attempts: int = 4
-) -> DeliveryStatus:
+# ---- sending outside an update ------------------------------------------------------------------
+
+
+async def send_reply(bot: Bot, runtime: Runtime, chat_id: int, reply: AnyReply) -> DeliveryStatus:
     """Send one reply to one chat outside an update (reminders, broadcasts, notifications).
 
-    429s are waited out (the rate limiter retries first), network errors retried with backoff,
-    and a 403 marks the user unreachable: the caller records what happened.
+    Retried like every send; a 403 marks the user unreachable. The caller records the status,
+    and a "failed" one is tried again at a later wake-up.
     """
     for message in runtime.renderer.render_any(reply):
-        status = await _send_with_retries(bot, runtime, chat_id, message, attempts)
-        if status != "delivered":
-            return status
+        status, _ = await attempt(
+            lambda m=message: send_rendered(bot, chat_id, m), retry_delays(runtime)
+        )
+        if status == "blocked":
+            await runtime.call(runtime.dialog.set_reachable, chat_id, False)
+        if status != "sent":
+            return "failed" if status == "failed" else "blocked"
     return "delivered"
 
 
-async def _send_with_retries(
-    bot: Bot, runtime: Runtime, chat_id: int, message: Rendered, attempts: int
-) -> DeliveryStatus:
-    for attempt in range(attempts):
-        try:
-            await send_rendered(bot, chat_id, message)
-            return "delivered"
-        except RetryAfter as exc:
-            await asyncio.sleep(_seconds(exc.retry_after))
-        except Forbidden:
-            await runtime.call(runtime.dialog.set_reachable, chat_id, False)
-            return "blocked"
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                return "blocked"
-            log.warning("message to %s refused: %s", chat_id, exc.message)
-            return "failed"
-        except NetworkError:  # includes TimedOut
-            await asyncio.sleep(min(2**attempt, 10))
-    return "failed"
+def _chat_not_found(exc: BadRequest) -> bool:
+    # An admin or mentor who never opened a chat with the bot: not the sender's fault.
+    return "chat not found" in exc.message.lower()
 
 
 def _seconds(retry_after: int | float | timedelta) -> float:

@@ -109,6 +109,7 @@ def test_followers_and_linked_drafts_get_one_reminder_each(
     assert andi_reply.context["days"] == 7
     missing = [s.key for s in andi_reply.context["drafts"][0]["completeness"].missing_required]
     assert "inisiator" in missing and "nama" not in missing
+    assert andi_reply.context["drafts"][0]["readiness"].next_steps  # the readiness check
     assert f"d:c:{draft_id}" in [b.data for row in andi_reply.buttons for b in row]
     # Run again (duplicate wake-up, restart): nothing more is sent.
     run(source, clock(), sender)

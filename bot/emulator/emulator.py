@@ -26,6 +26,7 @@ from .params import Params
 from .recording import MESSAGE_METHODS, ApiCall
 from .registry import canonical_name, find_method
 from .sim import SimGroup, SimUser
+from .webhook import DeliveryAttempt, WebhookDelivery
 from .wire import MAX_REQUEST_BYTES, DropConnection, answer, drop, error_answer, read_params
 
 if TYPE_CHECKING:
@@ -52,8 +53,11 @@ class BotApiEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         privacy_mode: bool = True,
+        webhook_retry_base: float = 2.0,
     ) -> None:
         self.core = EmulatorCore(token, bot_username, bot_first_name, privacy_mode=privacy_mode)
+        # Pushes updates to a webhook on this machine once setWebhook names one (see webhook.py).
+        self.webhook = WebhookDelivery(self.core, retry_base=webhook_retry_base)
         self.host = host
         self.port = port
         self.calls: list[ApiCall] = []
@@ -80,6 +84,7 @@ class BotApiEmulator:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self.core.closing = False
+        self.webhook.start()
         logger.info("Bot API emulator listening on %s", self.base_url)
         return self
 
@@ -87,6 +92,7 @@ class BotApiEmulator:
         """Answer pending long polls and shut the server down."""
         self.core.closing = True
         self.core.signal.notify()
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -223,6 +229,11 @@ class BotApiEmulator:
         """The id of the most recently queued update (None before the first)."""
         history = self.core.updates.history
         return max(history) if history else None
+
+    @property
+    def webhook_attempts(self) -> list[DeliveryAttempt]:
+        """Every POST of an update to the webhook so far, failed ones included, in order."""
+        return list(self.webhook.attempts)
 
     @property
     def pending_updates(self) -> int:

@@ -9,6 +9,7 @@ condition variable per concern.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import secrets
@@ -74,6 +75,11 @@ class Signal:
             except TimeoutError:
                 return predicate()
         return True
+
+    async def wait_next(self, timeout: float | None) -> None:
+        """Wait for the next change (or ``timeout`` seconds)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
 
 
 @dataclass
@@ -246,6 +252,9 @@ class QueuedUpdate:
     update: dict[str, Any]
     exempt: bool = False  # re-delivered duplicate: survives offsets until delivered once
     delivered: bool = False
+    # Webhook delivery: failed attempts so far and when the next may start (loop time).
+    failures: int = 0
+    retry_at: float = 0.0
 
     @property
     def update_id(self) -> int:

@@ -37,6 +37,7 @@ from bot.services.mentors import (
     profile_buttons,
     touch,
 )
+from bot.services.readiness import readiness_of_draft
 from bot.services.replies import (
     Button,
     Chunk,
@@ -1256,7 +1257,9 @@ class ConsultationService:
                 for s in view.fmt.sections
                 if s.kind == "choice" and view.answers.get(s.key)
             ]
-            draft = {**view.as_context(), "fields": fields}
+            # The mentor sees what the readiness check sees: weak points and next steps.
+            readiness = readiness_of_draft(session, view.fmt, view.draft.id)
+            draft = {**view.as_context(), "fields": fields, "readiness": readiness}
         sessions = cq.sessions_of(session, c.id or 0)
         return {
             "c": c,

@@ -18,9 +18,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.completeness import assess
 from bot.services.context import ServiceContext
 from bot.services.deadlines import days_left, local_fire_time
+from bot.services.readiness import readiness_of_draft
 from bot.services.replies import Button, Reply, keyboard
 from models import repository as repo
 from models.competitions import (
@@ -134,9 +134,17 @@ class ReminderService:
         for draft in drafts[:MAX_DRAFTS_SHOWN]:
             answers = repo.answers_of(session, draft.id)
             fmt = self.ctx.formats.get(draft.format_key) or self.ctx.formats.default
-            completeness = assess(fmt, answers)
+            # The readiness check is the one judge of what a draft lacks (also for mentors).
+            readiness = readiness_of_draft(session, fmt, draft.id)
             title = draft.title or answers.get("nama") or f"Draf #{draft.id}"
-            views.append({"id": draft.id, "title": title, "completeness": completeness})
+            views.append(
+                {
+                    "id": draft.id,
+                    "title": title,
+                    "readiness": readiness,
+                    "completeness": readiness.completeness,
+                }
+            )
         rows: list[list[Button]] = [
             [
                 Button(

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-import handlers.sending
 from bot.cli import main
 from bot.emulator import BotApiEmulator
 from bot.runtime import runtime_of
@@ -122,6 +121,7 @@ async def test_request_race_relay_comment_session_reminder_close_rating(
         offer = (await mentor.receive_all(idle=0.15))[-1]
         assert "Permintaan konsultasi" in offer["plain"] and QUESTION in offer["plain"]
         assert "SIPANDU BUMIL" in offer["plain"]
+        assert "➡️" in offer["plain"]  # the readiness check's next steps
         assert labels(offer) == ["✅ Terima", "Tolak", "📄 Lihat draf"]
         offers[mentor.id] = offer["message_id"]
     # Both press Accept at the same moment (their updates are handled concurrently): one wins.
@@ -251,7 +251,7 @@ async def test_unaccepted_request_is_reannounced_and_then_expires(
 async def test_relay_failures_are_retried_reported_and_403_skips_the_mentor(
     bot: RunningBot, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(handlers.sending, "RELAY_RETRY_DELAYS", (0.05, 0.05, 0.05))
+    monkeypatch.setattr(bot.settings, "send_retry_delays", (0.05, 0.05, 0.05))
     people = seed(bot, emulator, {BUDI: "Kesehatan", CITRA: "Kesehatan"})
     andi, budi, citra = (people[u] for u in (ANDI, BUDI, CITRA))
     await request(andi)

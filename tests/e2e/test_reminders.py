@@ -60,6 +60,7 @@ async def test_a_linked_draft_is_reminded_with_what_it_lacks(
     assert "Pengingat: Batas input profil inovasi" in reminder["plain"]
     assert "7 hari lagi" in reminder["plain"] and "Belum diisi: Inisiator" in reminder["plain"]
     assert "30 November 2026 pukul 23.59 WITA" in reminder["plain"]
+    assert "Langkah berikutnya:" in reminder["plain"]
     _, question = await press(andi, "Lanjutkan: SIPANDU BUMIL")
     assert "Bagian 2 dari 19 — Inisiator" in plain(question)
     await run_reminders(bot)  # again: nothing more

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from aiolimiter import AsyncLimiter
-
 from bot.services.broadcast import KIND, BroadcastService
-from scheduler.core import Sender
+from scheduler.core import Sender, paced_fan_out
 
 CONCURRENCY = 8
 
@@ -43,19 +41,15 @@ class BroadcastSource:
         if message is None:
             return
         recipients = await asyncio.to_thread(service.pending_recipients, broadcast_id)
-        pace = AsyncLimiter(self.messages_per_second, 1)
-        slots = asyncio.Semaphore(self.concurrency)
 
         async def deliver(user_id: int) -> None:
-            async with slots:
-                await pace.acquire()
-                now = service.ctx.now()
-                if not await asyncio.to_thread(service.claim, broadcast_id, user_id, now):
-                    return
-                status = await send(user_id, message)
-                await asyncio.to_thread(service.record, broadcast_id, user_id, status, now)
+            now = service.ctx.now()
+            if not await asyncio.to_thread(service.claim, broadcast_id, user_id, now):
+                return
+            status = await send(user_id, message)
+            await asyncio.to_thread(service.record, broadcast_id, user_id, status, now)
 
-        await asyncio.gather(*(deliver(user_id) for user_id in recipients))
+        await paced_fan_out(recipients, deliver, self.messages_per_second, self.concurrency)
         finished = await asyncio.to_thread(service.finish, broadcast_id, service.ctx.now())
         if finished is not None:
             admin_id, report = finished

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from aiolimiter import AsyncLimiter
-
 from bot.services.reminders import DueReminder, ReminderService
-from scheduler.core import Sender
+from scheduler.core import Sender, paced_fan_out
 
 KIND = "reminders"
 # Sends in flight at once: enough to keep the pace against Telegram's latency.
@@ -39,16 +37,12 @@ class ReminderSource:
 
     async def run_due(self, now: datetime, send: Sender) -> None:
         due = await asyncio.to_thread(self.service.collect_due, now)
-        pace = AsyncLimiter(self.messages_per_second, 1)
-        slots = asyncio.Semaphore(self.concurrency)
 
         async def deliver(item: DueReminder) -> None:
-            async with slots:
-                await pace.acquire()
-                reply = await asyncio.to_thread(self.service.claim, item, now)
-                if reply is None:
-                    return
-                status = await send(item.user_id, reply)
-                await asyncio.to_thread(self.service.record, item, status, now)
+            reply = await asyncio.to_thread(self.service.claim, item, now)
+            if reply is None:
+                return
+            status = await send(item.user_id, reply)
+            await asyncio.to_thread(self.service.record, item, status, now)
 
-        await asyncio.gather(*(deliver(item) for item in due))
+        await paced_fan_out(due, deliver, self.messages_per_second, self.concurrency)

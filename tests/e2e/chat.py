@@ -35,4 +35,5 @@ async def register(user: Any, name: str = "Andi Pratiwi", opd: str = "kesehatan"
     await press(user, "Saya setuju")
     await say(user, name)
     found = await say(user, opd)
-    await press(user, labels(found[-1])[0])
+    _, welcome = await press(user, labels(found[-1])[0])
+    assert "Pendaftaran selesai" in plain(welcome), plain(welcome)

@@ -36,8 +36,8 @@ from scheduler.reminders import ReminderSource
 
 log = logging.getLogger(__name__)
 LEADERSHIP_KEY = "scheduler_leadership"
-LEADERSHIP_RETRY = timedelta(seconds=20)
 ALLOWED_UPDATES = Update.ALL_TYPES
+HTTP_CONNECTIONS = 8
 
 
 def prepare_database(settings: Settings) -> Database:
@@ -82,6 +82,9 @@ def build_application(
         .base_file_url(settings.api_base_file_url)
         .read_timeout(settings.telegram_read_timeout)
         .rate_limiter(limiter)
+        # httpcore walks every pooled connection for each request (PTB's default pool is 256):
+        # a few keep-alive connections carry the load with far less CPU.
+        .connection_pool_size(HTTP_CONNECTIONS)
         .concurrent_updates(PerUserUpdateProcessor(settings.concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -120,9 +123,8 @@ async def claim_scheduler(application: Application) -> None:
             await start_scheduler(application)
 
     await attempt()
-    application.job_queue.run_repeating(
-        attempt, interval=LEADERSHIP_RETRY, first=LEADERSHIP_RETRY, name="leadership"
-    )
+    retry = timedelta(seconds=runtime.settings.scheduler_claim_seconds)
+    application.job_queue.run_repeating(attempt, interval=retry, first=retry, name="leadership")
 
 
 async def start_scheduler(application: Application) -> Scheduler:

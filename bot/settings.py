@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # dropped connection); a 429 waits as long as Telegram asks instead.
     telegram_read_timeout: float = Field(default=5.0, gt=0, le=120)
     send_retry_delays: Annotated[tuple[float, ...], NoDecode] = (1.0, 3.0, 8.0)
+    # A process not running the scheduled jobs asks this often whether it should take over
+    # (when the one running them died); takeover happens within this many seconds.
+    scheduler_claim_seconds: float = Field(default=20.0, ge=1, le=60)
     # Updates of different users handled at once (each user's in order).
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     # Consultations: a request no mentor accepted is re-announced (and admins told) after this

@@ -40,8 +40,11 @@ def build_webhook_app(
         # Answered only once handled: if this process dies first, Telegram gets no 2xx and sends
         # the update again (to any process), and it holds the chat's next update until then,
         # so each chat's updates are handled in order even across processes.
+        # A task of its own: handling state kept in context variables stays with this update.
         processor = application.update_processor
-        await processor.process_update(update, application.process_update(update))
+        await asyncio.create_task(
+            processor.process_update(update, application.process_update(update))
+        )
         return web.Response(text="ok")
 
     async def health(request: web.Request) -> web.Response:

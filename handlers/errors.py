@@ -13,6 +13,7 @@ from telegram.error import Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.runtime import runtime_of
+from bot.services.dialog import AlreadyRecorded
 
 log = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 600
@@ -22,6 +23,8 @@ _last_reported: dict[str, float] = {}
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
+    if isinstance(error, AlreadyRecorded):
+        return  # a duplicate delivery handled elsewhere meanwhile: nothing was changed
     kind = error_kind(error)
     if isinstance(update, Update):
         # The update's shape, never the user's text: that stays out of the logs.

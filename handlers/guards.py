@@ -10,10 +10,12 @@ from bot.runtime import runtime_of
 
 
 async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Telegram delivers at least once; an update handled before is dropped here."""
+    """Telegram delivers at least once; an update handled before is dropped here. The id is
+    recorded in the same transaction as the update's own change (see Dialog)."""
     runtime = runtime_of(context.bot_data)
-    if not await runtime.call(runtime.dialog.first_delivery, update.update_id):
+    if await runtime.call(runtime.dialog.handled_before, update.update_id):
         raise ApplicationHandlerStop
+    runtime.dialog.record_with_next_change(update.update_id)
 
 
 async def private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,8 +6,10 @@ single transaction and commits, so a crash never leaves half an answer behind.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -23,6 +25,37 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 class DatabaseError(RuntimeError):
     """The database cannot be used; `str()` is one sentence for the operator."""
+
+
+class AlreadyRecorded(RuntimeError):
+    """A row given to `commit_with_next_transaction` exists already: another process (or an
+    earlier delivery) did this work; the transaction was rolled back."""
+
+
+class _PendingRows:
+    """Rows waiting for the next transaction of one task (shared with its worker threads)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+        self._lock = threading.Lock()
+
+    def take(self) -> list[Any]:
+        with self._lock:
+            rows, self._rows = self._rows, []
+            return rows
+
+
+_pending_rows: ContextVar[_PendingRows | None] = ContextVar("pending_rows", default=None)
+
+
+def commit_with_next_transaction(*rows: Any) -> None:
+    """Insert `rows` in the next transaction opened in this context (this task, or a thread it
+    starts with asyncio.to_thread), so they commit or roll back together with that work.
+
+    A bot handling an update records the update's id this way: handling it and remembering
+    that it was handled are one atomic step, so a crash in between can neither lose the
+    update's change (it is handled again when redelivered) nor apply it twice."""
+    _pending_rows.set(_PendingRows(list(rows)))
 
 
 def normalise_url(url: str) -> str:
@@ -80,8 +113,16 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
+        pending = _pending_rows.get()
+        rows = pending.take() if pending is not None else []
         with Session(self.engine, expire_on_commit=False) as session:
             try:
+                if rows:
+                    session.add_all(rows)
+                    try:
+                        session.flush()  # a conflict shows here, before any work is done
+                    except IntegrityError as exc:
+                        raise AlreadyRecorded(str(exc.orig)) from exc
                 yield session
                 session.commit()
             except BaseException:

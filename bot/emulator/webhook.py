@@ -152,7 +152,9 @@ class WebhookDelivery:
                 continue  # an earlier update of this chat is pending or in flight
             seen.add(queue)
             if item.retry_at > now:
-                next_wakeup = item.retry_at if next_wakeup is None else min(next_wakeup, item.retry_at)
+                next_wakeup = (
+                    item.retry_at if next_wakeup is None else min(next_wakeup, item.retry_at)
+                )
                 continue
             if len(ready) < room:
                 ready.append(item)

@@ -16,9 +16,11 @@ from bot.services.context import ServiceContext
 from bot.services.feature import Feature, Media
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from models import repository as repo
+from models.db import AlreadyRecorded, commit_with_next_transaction
 from models.tables import ConversationState, ProcessedUpdate, User
 
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+__all__ = ["AlreadyRecorded", "Dialog"]
 
 
 class Dialog:
@@ -62,6 +64,19 @@ class Dialog:
         except IntegrityError:
             return False
         return True
+
+    def handled_before(self, update_id: int) -> bool:
+        """Whether an update was handled already (Telegram re-delivers)."""
+        with self.ctx.db.session() as session:
+            return session.get(ProcessedUpdate, update_id) is not None
+
+    def record_with_next_change(self, update_id: int) -> None:
+        """Record the update as handled in the same transaction as the change it makes (the
+        next one opened while handling it): a process killed before that commit leaves it
+        unrecorded, so the redelivered update is handled in full by whichever process gets it."""
+        commit_with_next_transaction(
+            ProcessedUpdate(update_id=update_id, processed_at=self.ctx.now())
+        )
 
     def prune_processed_updates(self) -> None:
         cutoff = self.ctx.now() - PROCESSED_UPDATES_KEPT

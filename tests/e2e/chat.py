@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-IDLE = 0.15
+IDLE = 0.25
 
 
 async def say(user: Any, text: str) -> list[dict[str, Any]]:

@@ -21,7 +21,11 @@ START_TIMEOUT = 30.0
 
 
 async def start_process(
-    emulator: BotApiEmulator, database_url: str, cwd: Path, extra_env: dict[str, str] | None = None
+    emulator: BotApiEmulator,
+    database_url: str,
+    cwd: Path,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -37,6 +41,7 @@ async def start_process(
         "-m",
         "bot.cli",
         "run",
+        *args,
         cwd=cwd,
         env=env,
         stdout=asyncio.subprocess.PIPE,

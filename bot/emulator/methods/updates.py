@@ -53,8 +53,10 @@ async def set_webhook(core: EmulatorCore, p: Params) -> bool:
     """From now on getUpdates answers 409, and updates are POSTed to ``url`` if it is on this
     machine (see ``emulator/webhook.py``; there plain http is accepted too)."""
     url = p.get_str("url", "") or ""
-    if url and not url.startswith("https://") and not (
-        url.startswith("http://") and is_local_url(url)
+    if (
+        url
+        and not url.startswith("https://")
+        and not (url.startswith("http://") and is_local_url(url))
     ):
         raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
     if p.get_bool("drop_pending_updates"):

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.runtime import runtime_of
 from bot.services.feature import Media
-from handlers.sending import deliver
+from handlers.sending import deliver, retry_delays, with_retries
 
 NON_TEXT_KINDS = (
     "photo",
@@ -61,8 +61,12 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    text = runtime_of(context.bot_data).renderer.text("common/edited_message")
-    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
+    runtime = runtime_of(context.bot_data)
+    text = runtime.renderer.text("common/edited_message")
+    await with_retries(
+        lambda: context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML),
+        retry_delays(runtime),
+    )
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

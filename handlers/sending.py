@@ -98,7 +98,7 @@ async def attempt(
             return "absent", None
         log.warning("message refused: %s", exc.message)
         return "failed", None
-    except NetworkError as exc:  # includes a RetryAfter outlasting the pauses
+    except (NetworkError, RetryAfter) as exc:
         log.warning("message not delivered after retries: %s", exc)
         return "failed", None
 
@@ -146,7 +146,7 @@ async def _answer_query(
     Telegram refuses answers to queries older than about 15 s: a failure is logged only."""
     try:
         await with_retries(lambda: query.answer(notice, show_alert=alert), retry_delays(runtime))
-    except (BadRequest, NetworkError) as exc:
+    except (NetworkError, RetryAfter) as exc:  # BadRequest included
         log.info("callback query %s not answered: %s", query.id, exc)
 
 
@@ -164,7 +164,7 @@ async def send_to_other(bot: Bot, runtime: Runtime, chat_id: int, message: Rende
             raise  # our mistake (bad HTML, too long): reported to the admins
         log.info("chat %s not found; message to it skipped", chat_id)
         return False
-    except NetworkError as exc:
+    except (NetworkError, RetryAfter) as exc:
         log.warning("message to %s not delivered after retries: %s", chat_id, exc)
         return False
     return True

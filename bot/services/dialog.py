@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
@@ -134,8 +134,9 @@ class Dialog:
                 )
             try:
                 return handler(session, user_id, parts)
-            except (ValueError, IndexError, KeyError):
-                # Forged or truncated data: nothing happened, nothing revealed.
+            except (ValueError, IndexError, KeyError, OverflowError, DataError):
+                # Forged or truncated data (an id past the column's integer range is a
+                # DataError on PostgreSQL): nothing happened, nothing revealed.
                 session.rollback()
                 return Outcome(notice="stale_button", notice_alert=True)
 

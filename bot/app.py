@@ -12,6 +12,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
+from bot.http_transport import AiohttpRequest
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
 from bot.services.broadcast import BroadcastService
@@ -80,11 +81,10 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.api_base_file_url)
-        .read_timeout(settings.telegram_read_timeout)
+        # A few keep-alive connections carry the load (see bot/http_transport.py).
+        .request(AiohttpRequest(HTTP_CONNECTIONS, read_timeout=settings.telegram_read_timeout))
+        .get_updates_request(AiohttpRequest(1, read_timeout=settings.telegram_read_timeout))
         .rate_limiter(limiter)
-        # httpcore walks every pooled connection for each request (PTB's default pool is 256):
-        # a few keep-alive connections carry the load with far less CPU.
-        .connection_pool_size(HTTP_CONNECTIONS)
         .concurrent_updates(PerUserUpdateProcessor(settings.concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

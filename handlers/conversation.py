@@ -7,6 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.runtime import runtime_of
+from bot.services.dialog import AlreadyRecorded
 from bot.services.feature import Media
 from handlers.sending import deliver, retry_delays, with_retries
 
@@ -31,9 +32,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if message is None or user is None or not message.text:
         return
     name, args = parse_command(message.text, context.bot.username)
-    runtime = runtime_of(context.bot_data)
-    outcome = await runtime.call(runtime.dialog.command, user.id, name, args)
-    await deliver(update, context, outcome)
+    await _answer(update, context, user.id, "command", name, args)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -41,9 +40,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if message is None or user is None or message.text is None:
         return
-    runtime = runtime_of(context.bot_data)
-    outcome = await runtime.call(runtime.dialog.text, user.id, message.text)
-    await deliver(update, context, outcome)
+    await _answer(update, context, user.id, "text", message.text)
 
 
 async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -51,9 +48,7 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user = update.effective_user
     if message is None or user is None:
         return
-    runtime = runtime_of(context.bot_data)
-    outcome = await runtime.call(runtime.dialog.non_text, user.id, media_of(message))
-    await deliver(update, context, outcome)
+    await _answer(update, context, user.id, "non_text", media_of(message))
 
 
 async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -73,8 +68,22 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None or query.from_user is None:
         return
+    await _answer(update, context, query.from_user.id, "callback", query.data or "")
+
+
+async def _answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int, entry: str, *args: object
+) -> None:
+    """Run one Dialog entry point for the update and send what it says.
+
+    An update handled before (Telegram redelivers one whose handling a crash or a slow answer
+    left unconfirmed) changes nothing again; its reply may never have gone out, so the user
+    is shown the question they are at instead of being left waiting."""
     runtime = runtime_of(context.bot_data)
-    outcome = await runtime.call(runtime.dialog.callback, query.from_user.id, query.data or "")
+    try:
+        outcome = await runtime.call(getattr(runtime.dialog, entry), user_id, *args)
+    except AlreadyRecorded:
+        outcome = await runtime.call(runtime.dialog.redelivered, user_id)
     await deliver(update, context, outcome)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
-from bot.services.dialog import Dialog
+from bot.services.dialog import AlreadyRecorded, Dialog
 from bot.services.features import build_dialog
 from bot.services.replies import LongReply
 from models.tables import AnswerRevision, ConversationState, User
@@ -241,9 +242,22 @@ def test_short_answers_in_quick_succession_are_not_joined(dialog: Dialog) -> Non
     assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil", "inisiator": "ASN"}
 
 
-def test_update_ids_are_handled_once(dialog: Dialog) -> None:
-    assert dialog.first_delivery(77)
-    assert not dialog.first_delivery(77)
+def test_an_update_handled_before_changes_nothing_and_asks_the_awaited_question(
+    dialog: Dialog,
+) -> None:
+    register(dialog, USER)
+    draft_id = new_draft(dialog, USER)
+    dialog.record_with_next_change(77)
+    dialog.text(USER, "SIPANDU Bumil")
+    dialog.record_with_next_change(77)  # Telegram delivers update 77 again
+    with pytest.raises(AlreadyRecorded):
+        dialog.text(USER, "SIPANDU Bumil")
+    assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil"}
+    again = last_reply(dialog.redelivered(USER))
+    assert again.template == "draft/question"
+    assert again.context["section"].key == "inisiator"
+    dialog.command(USER, "batal")
+    assert dialog.redelivered(USER).replies == []
 
 
 def test_state_survives_a_new_dialog_on_the_same_database(dialog: Dialog) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
@@ -56,20 +56,6 @@ class Dialog:
 
     # ---- updates seen before, unreachable users ----------------------------------------------
 
-    def first_delivery(self, update_id: int) -> bool:
-        """Record an update id; False if it was handled before (Telegram re-delivers)."""
-        try:
-            with self.ctx.db.session() as session:
-                session.add(ProcessedUpdate(update_id=update_id, processed_at=self.ctx.now()))
-        except IntegrityError:
-            return False
-        return True
-
-    def handled_before(self, update_id: int) -> bool:
-        """Whether an update was handled already (Telegram re-delivers)."""
-        with self.ctx.db.session() as session:
-            return session.get(ProcessedUpdate, update_id) is not None
-
     def record_with_next_change(self, update_id: int) -> None:
         """Record the update as handled in the same transaction as the change it makes (the
         next one opened while handling it): a process killed before that commit leaves it
@@ -77,6 +63,17 @@ class Dialog:
         commit_with_next_transaction(
             ProcessedUpdate(update_id=update_id, processed_at=self.ctx.now())
         )
+
+    def redelivered(self, user_id: int) -> Outcome:
+        """What to say to an update handled before: its change is stored, but its reply may
+        have been lost with the process that made it. A user answering a draft is asked the
+        question they are at; elsewhere the repeat is ignored, as a reply seen twice there
+        (a list, a confirmation) would only confuse."""
+        with self.ctx.db.session() as session:
+            drafting = self._feature("drafting")
+            if drafting is None:
+                return Outcome()
+            return drafting.service.ask_again(session, repo.get_state(session, user_id))
 
     def prune_processed_updates(self) -> None:
         cutoff = self.ctx.now() - PROCESSED_UPDATES_KEPT

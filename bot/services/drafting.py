@@ -135,6 +135,15 @@ class DraftingService:
         view = self._state_view(session, state)
         return view.fmt.section(state.section_key) if view and state.section_key else None
 
+    def ask_again(self, session: Session, state: ConversationState) -> Outcome:
+        """The awaited section's question once more (nothing if no section is awaited)."""
+        if state.flow not in (DRAFT, EDIT) or not state.section_key:
+            return Outcome()
+        view = self._state_view(session, state)
+        if view is None:
+            return Outcome()
+        return Outcome().add(self._question(view, view.fmt.section(state.section_key), state.flow))
+
     # ---- starting and listing -------------------------------------------------------------
 
     def choose_format(self, session: Session, user_id: int) -> Outcome:
@@ -155,7 +164,8 @@ class DraftingService:
         outcome = Outcome().add(
             Reply("draft/created", {"format": fmt, "sections": len(fmt.sections)}, edit=True)
         )
-        return self._ask(session, state, draft, fmt.sections[0].key, DRAFT, outcome)
+        view = self._view(draft, {})  # a new draft has no answers yet
+        return self._ask(session, state, view, fmt.sections[0].key, DRAFT, outcome)
 
     def list_drafts(
         self, session: Session, user_id: int, page: int = 0, edit: bool = False
@@ -202,7 +212,7 @@ class DraftingService:
         if key is None:
             return Outcome().add(self._summary(view, notice_template="draft/all_filled"))
         state = repo.get_state(session, user_id)
-        return self._ask(session, state, view.draft, key, DRAFT, Outcome())
+        return self._ask(session, state, view, key, DRAFT, Outcome())
 
     def edit_menu(self, session: Session, user_id: int, draft_id: int) -> Outcome:
         view = self._owned_view(session, user_id, draft_id)
@@ -226,7 +236,7 @@ class DraftingService:
         if view is None or not 0 <= index < len(view.fmt.sections):
             return _not_found()
         state = repo.get_state(session, user_id)
-        return self._ask(session, state, view.draft, view.fmt.sections[index].key, EDIT, Outcome())
+        return self._ask(session, state, view, view.fmt.sections[index].key, EDIT, Outcome())
 
     def on_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
         """A typed answer while in the draft or edit flow."""
@@ -295,7 +305,7 @@ class DraftingService:
                 .add(Reply("draft/at_first_section"))
                 .add(self._question(view, view.fmt.section(state.section_key or ""), DRAFT))
             )
-        return self._ask(session, state, view.draft, previous, DRAFT, Outcome())
+        return self._ask(session, state, view, previous, DRAFT, Outcome())
 
     def pause(self, session: Session, state: ConversationState) -> Outcome:
         view = self._state_view(session, state)
@@ -437,17 +447,16 @@ class DraftingService:
         self,
         session: Session,
         state: ConversationState,
-        draft: Draft,
+        view: DraftView,
         key: str,
         flow: str,
         outcome: Outcome,
         **extra: Any,
     ) -> Outcome:
-        repo.set_flow(state, flow, draft_id=draft.id, section_key=key)
+        repo.set_flow(state, flow, draft_id=view.draft.id, section_key=key)
         if flow == DRAFT:
-            draft.resume_section = key
-            session.add(draft)
-        view = self._view(draft, repo.answers_of(session, draft.id or 0))
+            view.draft.resume_section = key
+            session.add(view.draft)
         return outcome.add(self._question(view, view.fmt.section(key), flow, **extra))
 
     def _question(self, view: DraftView, section: Section, flow: str, **extra: Any) -> Reply:
@@ -549,7 +558,7 @@ class DraftingService:
             session.add(view.draft)
             repo.clear_flow(state)
             return outcome.add(self._summary(view, notice_template="draft/finished", saved=saved))
-        return self._ask(session, state, view.draft, next_key, DRAFT, outcome, saved=saved)
+        return self._ask(session, state, view, next_key, DRAFT, outcome, saved=saved)
 
     def _summary_buttons(self, view: DraftView) -> Keyboard:
         draft_id = view.draft.id

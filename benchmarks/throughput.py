@@ -5,6 +5,13 @@ a bare python-telegram-bot echo bot on the same emulator. Prints updates per sec
 p50/p95/p99 time from update to the reply that completes it, for both, with the ratio.
 
     python -m benchmarks.throughput [--users 200] [--database sqlite|postgresql]
+                                    [--api-latency-ms 0]
+
+On loopback a Bot API call costs no time, so both bots are bound by CPU alone and the figure
+compares the work each does per update. `--api-latency-ms` makes every call take that long
+first, as the round trip to api.telegram.org does in production (100-250 ms from Indonesia):
+then the echo bot, one update at a time, waits on every call, while the bot serves other users
+meanwhile. Use fewer users with it (e.g. 50): the echo bot needs users x 26 round trips.
 
 The bot's overall sending ceiling (MESSAGES_PER_SECOND, Telegram's ~30 messages a second) is
 lifted by default so that the figure is the bot's own capacity; `--production-ceiling` keeps it.
@@ -204,9 +211,9 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         process.kill()
 
 
-async def measure(users: int, kind: str, production_ceiling: bool) -> None:
+async def measure(users: int, kind: str, production_ceiling: bool, latency_ms: float) -> None:
     with tempfile.TemporaryDirectory() as directory, scratch_database(kind, directory) as url:
-        emulator = BotApiEmulator()
+        emulator = BotApiEmulator(latency=latency_ms / 1000)
         await emulator.start()
         arrivals = Arrivals(emulator)
         args = [] if production_ceiling else ["--messages-per-second", "100000"]
@@ -243,6 +250,7 @@ async def measure(users: int, kind: str, production_ceiling: bool) -> None:
     print(f"users                 : {users} at once, {STEPS_PER_USER} updates each")
     ceiling = "MESSAGES_PER_SECOND=25 (production)" if production_ceiling else "lifted"
     print(f"sending ceiling       : {ceiling}")
+    print(f"Bot API round trip    : {latency_ms:g} ms")
     print(ours.line())
     print(bare.line())
     print(f"ratio (klinik / echo) : {ours.rate / bare.rate:.0%} of the echo bot's throughput")
@@ -253,8 +261,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--production-ceiling", action="store_true")
+    parser.add_argument("--api-latency-ms", type=float, default=0.0)
     args = parser.parse_args()
-    asyncio.run(measure(args.users, args.database, args.production_ceiling))
+    asyncio.run(measure(args.users, args.database, args.production_ceiling, args.api_latency_ms))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.http_transport import AiohttpRequest
+from bot.polling import ConfirmingPollRequest, UpdateTracker
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
 from bot.services.broadcast import BroadcastService
@@ -72,6 +73,7 @@ def build_application(
     settings: Settings, database: Database, clock: Callable[[], datetime] = utcnow
 ) -> Application:
     runtime = build_runtime(settings, database, clock)
+    updates = UpdateTracker()  # polling confirms an update to Telegram once it is handled
     # The rate limiter keeps every request under the overall ceiling and waits out 429s.
     limiter = AIORateLimiter(
         overall_max_rate=settings.messages_per_second, overall_time_period=1, max_retries=3
@@ -83,9 +85,13 @@ def build_application(
         .base_file_url(settings.api_base_file_url)
         # A few keep-alive connections carry the load (see bot/http_transport.py).
         .request(AiohttpRequest(HTTP_CONNECTIONS, read_timeout=settings.telegram_read_timeout))
-        .get_updates_request(AiohttpRequest(1, read_timeout=settings.telegram_read_timeout))
+        .get_updates_request(
+            ConfirmingPollRequest(updates, read_timeout=settings.telegram_read_timeout)
+        )
         .rate_limiter(limiter)
-        .concurrent_updates(PerUserUpdateProcessor(settings.concurrent_updates))
+        .concurrent_updates(
+            PerUserUpdateProcessor(settings.concurrent_updates, on_finished=updates.finished)
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -68,7 +68,7 @@ class AiohttpRequest(BaseRequest):
         timeout = self._timeout(read_timeout, write_timeout, connect_timeout, bool(files))
         try:
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method, url, data=self._body(request_data), timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
@@ -87,21 +87,24 @@ class AiohttpRequest(BaseRequest):
         total = None if read is None or write is None else read + write
         return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
 
+    def fields(self, request_data: RequestData) -> dict[str, str]:
+        """The call's parameters as form fields (a subclass may adjust them)."""
+        return request_data.json_parameters
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    if request_data is None:
-        return None
-    fields = request_data.json_parameters
-    files = request_data.multipart_data
-    if not files:
-        return fields or None
-    form = aiohttp.FormData()
-    for name, value in fields.items():
-        form.add_field(name, value)
-    for name, part in files.items():
-        filename, content, mime_type = _file_part(part)
-        form.add_field(name, content, filename=filename, content_type=mime_type)
-    return form
+    def _body(self, request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+        if request_data is None:
+            return None
+        fields = self.fields(request_data)
+        files = request_data.multipart_data
+        if not files:
+            return fields or None
+        form = aiohttp.FormData()
+        for name, value in fields.items():
+            form.add_field(name, value)
+        for name, part in files.items():
+            filename, content, mime_type = _file_part(part)
+            form.add_field(name, content, filename=filename, content_type=mime_type)
+        return form
 
 
 def _file_part(part: Any) -> tuple[str | None, Any, str | None]:

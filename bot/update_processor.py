@@ -10,7 +10,7 @@ messages at once never holds the slots other users need.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -18,10 +18,16 @@ from telegram.ext import BaseUpdateProcessor
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        on_finished: Callable[[int], None] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        # Told each handled update's id (polling confirms it to Telegram only then).
+        self._on_finished = on_finished
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _ordering_key(update)
@@ -31,6 +37,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             async with lock, self._semaphore:
                 await self.do_process_update(update, coroutine)
         finally:
+            if self._on_finished is not None and isinstance(update, Update):
+                self._on_finished(update.update_id)
             self._waiting[key] -= 1
             if not self._waiting[key]:  # forget idle users: memory stays flat
                 del self._waiting[key]

@@ -54,6 +54,7 @@ class BotApiEmulator:
         port: int = 0,
         privacy_mode: bool = True,
         webhook_retry_base: float = 2.0,
+        latency: float = 0.0,
     ) -> None:
         self.core = EmulatorCore(token, bot_username, bot_first_name, privacy_mode=privacy_mode)
         # Pushes updates to a webhook on this machine once setWebhook names one (see webhook.py).
@@ -62,6 +63,9 @@ class BotApiEmulator:
         self.port = port
         self.calls: list[ApiCall] = []
         self.count_429 = 0
+        # Seconds every call takes before it is handled: the round trip to api.telegram.org,
+        # which on loopback would otherwise be free (benchmarks use it; tests leave it at 0).
+        self.latency = latency
         self._faults = FaultPlan()
         self._rate_limits: RateLimits | None = None
         self._users: dict[int, SimUser] = {}
@@ -397,6 +401,8 @@ class BotApiEmulator:
     async def _execute(self, call: ApiCall) -> Any:
         """Faults first, then flood control, then the method itself."""
         name, chat_id = call.method, call.chat_id
+        if self.latency:
+            await asyncio.sleep(self.latency)
         delay = self._faults.take("delay", name, chat_id)
         if delay is not None and not delay.after_processing:
             await asyncio.sleep(delay.seconds)

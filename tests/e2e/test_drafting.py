@@ -319,10 +319,9 @@ async def test_the_same_update_delivered_twice_is_handled_once(
     first = await andi.receive_all(idle=0.2)
     assert "Bagian 2 dari 19" in plain(first)
     await emulator.redeliver(emulator.updates[-1]["update_id"])
-    # Not applied again; its reply might have been lost, so the awaited question comes back.
-    again = await andi.receive_all(idle=0.3)
-    assert len(again) == 1 and "Bagian 2 dari 19" in plain(again)
-    assert "tersimpan" not in plain(again).lower()
+    # A polling process knows the ids it fetched: the repeat is dropped unseen. (After a
+    # restart it is recognised in the database instead: tests/e2e/test_processes.py.)
+    assert await andi.receive_all(idle=0.3) == []
     assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
     await say(andi, "ASN")
     assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL", "inisiator": "ASN"}

@@ -106,6 +106,53 @@ async def test_a_killed_process_loses_nothing_and_the_user_continues(
         assert await asyncio.wait_for(process.wait(), 20) == 0
 
 
+async def test_updates_fetched_but_not_handled_survive_a_kill_in_polling_mode(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """The first answer is stored but its reply hangs; the second waits behind it (one user's
+    updates keep their order). Killed then, the bot must not have confirmed the second to
+    Telegram: the restarted process stores it, and asks the question the user is at."""
+    database_url = f"sqlite:///{tmp_path / 'polling.db'}"
+    process = await start_process(emulator, database_url, tmp_path)
+    await wait_until_polling(emulator, process)
+    andi = emulator.user(1002, first_name="Andi")
+    await say(andi, "/start")
+    await press(andi, "Saya setuju")
+    await say(andi, "Andi Pratiwi")
+    found = await say(andi, "kesehatan")
+    await press(andi, labels(found[-1])[0])
+    await say(andi, "/ide")
+    await press(andi, "Profil Inovasi Daerah")
+
+    emulator.inject_delay("sendMessage", 30, chat_id=andi.id)
+    await andi.send("SIPANDU BUMIL")
+    await andi.send("ASN")
+    polls = len(emulator.calls_to("getUpdates"))
+    for _ in range(60):  # until the bot has asked for updates again after fetching both
+        if len(emulator.calls_to("getUpdates")) > polls + 1:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert answers_of_first_draft(database_url, 1002) == {"nama": "SIPANDU BUMIL"}
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+
+    process = await start_process(emulator, database_url, tmp_path)
+    try:
+        replies = await andi.receive_all(idle=1.0, timeout=START_TIMEOUT)
+        assert answers_of_first_draft(database_url, 1002) == {
+            "nama": "SIPANDU BUMIL",
+            "inisiator": "ASN",
+        }
+        # The first answer's reply was lost with the process: its question is asked again
+        # (the answer itself is not stored twice), then the second answer is taken.
+        assert "Bagian 2 dari 19" in plain(replies[:1])
+        assert "Bagian 3 dari 19" in plain(replies[-1:])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+
+
 async def test_klinik_shell_chats_with_the_real_bot(tmp_path: Path) -> None:
     script = (
         "\n".join(

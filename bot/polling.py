@@ -1,0 +1,94 @@
+"""Polling that confirms an update to Telegram only once it has been handled.
+
+Telegram forgets every update below the `offset` of a getUpdates call. python-telegram-bot asks
+for the next batch (confirming the last) as soon as it has queued one, so a process killed
+while updates wait behind a user's earlier message, or are half handled, loses them for good.
+This request class, used for getUpdates only, keeps the offset at the oldest update still
+being handled and passes on only the updates not seen before; the update processor reports
+each update as finished. After a crash the unconfirmed updates come again: those already
+stored are recognised by their recorded ids (see handlers/guards.py), the rest are handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from telegram.request import RequestData
+
+from bot.http_transport import AiohttpRequest
+
+GET_UPDATES_LIMIT = 100  # python-telegram-bot's default and Telegram's maximum
+
+
+class UpdateTracker:
+    """Update ids handed to the application and not finished yet."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[int] = set()
+        self.highest_seen = 0
+        self._finished = asyncio.Event()
+        self._oldest_finished = asyncio.Event()
+
+    def safe_offset(self, requested: int | None) -> int | None:
+        """The offset that confirms only finished updates."""
+        if not self.in_flight:
+            return requested
+        return min(self.in_flight)
+
+    def take_new(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The updates not handed out before, now counted as in flight."""
+        fresh = [u for u in updates if u["update_id"] > self.highest_seen]
+        for update in fresh:
+            self.in_flight.add(update["update_id"])
+        if fresh:
+            self.highest_seen = fresh[-1]["update_id"]
+        return fresh
+
+    def finished(self, update_id: int) -> None:
+        if update_id in self.in_flight:
+            oldest = update_id == min(self.in_flight)
+            self.in_flight.discard(update_id)
+            self._finished.set()
+            if oldest:
+                self._oldest_finished.set()
+
+    async def wait_for_progress(self, *, oldest_only: bool, timeout: float) -> None:
+        event = self._oldest_finished if oldest_only else self._finished
+        event.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+
+class ConfirmingPollRequest(AiohttpRequest):
+    def __init__(self, tracker: UpdateTracker, **kwargs: Any) -> None:
+        super().__init__(connection_pool_size=1, **kwargs)
+        self.tracker = tracker
+
+    def fields(self, request_data: RequestData) -> dict[str, str]:
+        fields = super().fields(request_data)
+        requested = fields.get("offset")
+        offset = self.tracker.safe_offset(int(requested) if requested else None)
+        if offset is not None:
+            fields["offset"] = str(offset)
+        return fields
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        status, body = await super().do_request(url, method, *args, **kwargs)
+        if status != 200 or not url.endswith("/getUpdates"):
+            return status, body
+        answer = json.loads(body)
+        returned = answer.get("result") or []
+        answer["result"] = self.tracker.take_new(returned)
+        if returned and not answer["result"]:
+            # Only updates still being handled came back: Telegram answers at once while any
+            # is unconfirmed, so instead of asking again in a tight loop, pause until one is
+            # finished, or briefly (new updates may be arriving meanwhile). A full batch can
+            # hide newer updates until the oldest is finished: then wait for that.
+            full = len(returned) >= GET_UPDATES_LIMIT
+            await self.tracker.wait_for_progress(oldest_only=full, timeout=5 if full else 0.1)
+        return status, json.dumps(answer).encode()

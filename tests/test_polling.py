@@ -1,0 +1,31 @@
+"""The offset polling sends to Telegram confirms only updates that were handled."""
+
+from __future__ import annotations
+
+from bot.polling import UpdateTracker
+
+
+def batch(*ids: int) -> list[dict[str, int]]:
+    return [{"update_id": i} for i in ids]
+
+
+def test_the_offset_stays_at_the_oldest_update_still_being_handled() -> None:
+    tracker = UpdateTracker()
+    assert tracker.safe_offset(None) is None
+    assert [u["update_id"] for u in tracker.take_new(batch(5, 6, 7))] == [5, 6, 7]
+    assert tracker.safe_offset(8) == 5
+    tracker.finished(5)
+    tracker.finished(7)
+    assert tracker.safe_offset(8) == 6  # 7 is done but 6 is not: confirm neither yet
+    tracker.finished(6)
+    assert tracker.safe_offset(8) == 8
+
+
+def test_updates_returned_again_while_unconfirmed_are_not_handed_out_twice() -> None:
+    tracker = UpdateTracker()
+    tracker.take_new(batch(5, 6))
+    tracker.finished(5)
+    assert [u["update_id"] for u in tracker.take_new(batch(6, 7))] == [7]
+    assert tracker.take_new(batch(6, 7)) == []
+    tracker.finished(99)  # not ours (a webhook update): ignored
+    assert tracker.in_flight == {6, 7}

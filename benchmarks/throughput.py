@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -177,7 +178,9 @@ async def drive(
 async def start(
     module: str, emulator: BotApiEmulator, env: dict[str, str], args: list[str], log: Path
 ) -> asyncio.subprocess.Process:
-    calls_before = len(emulator.calls_to("getUpdates"))
+    """Start a bot process; returns once it polls (or has set its webhook)."""
+    ready_call = "setWebhook" if "--webhook" in args else "getUpdates"
+    calls_before = len(emulator.calls_to(ready_call))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -195,12 +198,12 @@ async def start(
         stderr=asyncio.subprocess.STDOUT,
     )
     for _ in range(600):
-        if len(emulator.calls_to("getUpdates")) > calls_before:
+        if len(emulator.calls_to(ready_call)) > calls_before:
             return process
         if process.returncode is not None:
             raise RuntimeError(f"{module} ended early:\n{log.read_text()}")
         await asyncio.sleep(0.1)
-    raise RuntimeError(f"{module} did not start polling")
+    raise RuntimeError(f"{module} did not start")
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -211,19 +214,33 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         process.kill()
 
 
-async def measure(users: int, kind: str, production_ceiling: bool, latency_ms: float) -> None:
+async def measure(
+    users: int,
+    kind: str,
+    production_ceiling: bool,
+    latency_ms: float,
+    webhook: bool,
+    processes: int,
+) -> None:
     with tempfile.TemporaryDirectory() as directory, scratch_database(kind, directory) as url:
         emulator = BotApiEmulator(latency=latency_ms / 1000)
         await emulator.start()
         arrivals = Arrivals(emulator)
         args = [] if production_ceiling else ["--messages-per-second", "100000"]
-        bot = await start(
-            "benchmarks.bot_process",
-            emulator,
-            {"DATABASE_URL": url, "ADMIN_IDS": ""},
-            args,
-            Path(directory) / "bot.log",
-        )
+        env = {"DATABASE_URL": url, "ADMIN_IDS": ""}
+        if webhook:
+            args.append("--webhook")
+            port = free_port()
+            env |= {
+                "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+                "WEBHOOK_PORT": str(port),
+                "WEBHOOK_SECRET": "benchmark-webhook-secret",
+            }
+        log = Path(directory) / "bot.log"
+        bots = [
+            await start("benchmarks.bot_process", emulator, env, args, log.with_suffix(f".{n}"))
+            for n in range(processes)
+        ]
         try:
             ours = await drive(
                 "klinik bot",
@@ -233,7 +250,8 @@ async def measure(users: int, kind: str, production_ceiling: bool, latency_ms: f
                 drafting_steps,
             )
         finally:
-            await stop(bot)
+            for bot in bots:
+                await stop(bot)
         echo = await start("benchmarks.echo_bot", emulator, {}, [], Path(directory) / "echo.log")
         try:
             bare = await drive(
@@ -251,9 +269,17 @@ async def measure(users: int, kind: str, production_ceiling: bool, latency_ms: f
     ceiling = "MESSAGES_PER_SECOND=25 (production)" if production_ceiling else "lifted"
     print(f"sending ceiling       : {ceiling}")
     print(f"Bot API round trip    : {latency_ms:g} ms")
+    print(f"updates reach the bot : {'webhook' if webhook else 'long polling'}")
+    print(f"bot processes         : {processes}")
     print(ours.line())
     print(bare.line())
     print(f"ratio (klinik / echo) : {ours.rate / bare.rate:.0%} of the echo bot's throughput")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def main() -> None:
@@ -262,8 +288,23 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--production-ceiling", action="store_true")
     parser.add_argument("--api-latency-ms", type=float, default=0.0)
+    parser.add_argument("--webhook", action="store_true", help="the bot takes a webhook")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="webhook processes sharing the port"
+    )
     args = parser.parse_args()
-    asyncio.run(measure(args.users, args.database, args.production_ceiling, args.api_latency_ms))
+    if args.processes > 1 and not args.webhook:
+        parser.error("several processes need --webhook (one webhook port, shared)")
+    asyncio.run(
+        measure(
+            args.users,
+            args.database,
+            args.production_ceiling,
+            args.api_latency_ms,
+            args.webhook,
+            args.processes,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ async def serve_webhook(
     await application.start()
     runner = web.AppRunner(build_webhook_app(application, settings, database))
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_listen, settings.webhook_port)
+    # Several processes on one machine may listen on the same port: the kernel spreads
+    # Telegram's connections over them (SO_REUSEPORT), no proxy needed between them.
+    site = web.TCPSite(runner, settings.webhook_listen, settings.webhook_port, reuse_port=True)
     await site.start()
     await application.bot.set_webhook(
         url=settings.webhook_url,

@@ -50,7 +50,8 @@ def error_kind(error: BaseException | None) -> str:
     if error is None:
         return "unknown"
     frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/site-packages/" not in f.filename]
+    # Not library frames, nor code generated at run time ("<sqlalchemy generated ...>").
+    ours = [f for f in frames if "/site-packages/" not in f.filename and f.filename[:1] != "<"]
     where = f"{ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno}" if ours else "?"
     return f"{type(error).__name__}@{where}"
 

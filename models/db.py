@@ -78,6 +78,8 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_db_engine(url: str) -> Engine:
+    """An engine whose errors never quote a statement's parameters: they hold users' answers,
+    and an error's text goes to the log and to the admins' chat (UU PDP)."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -87,10 +89,16 @@ def create_db_engine(url: str) -> Engine:
         ) from exc
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                hide_parameters=True,
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+            )
     except (NoSuchModuleError, ImportError) as exc:
         raise DatabaseError(
             f"Jenis basis data '{parsed.drivername}' di DATABASE_URL tidak didukung; "

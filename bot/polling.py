@@ -7,6 +7,8 @@ This request class, used for getUpdates only, keeps the offset at the oldest upd
 being handled and passes on only the updates not seen before; the update processor reports
 each update as finished. After a crash the unconfirmed updates come again: those already
 stored are recognised by their recorded ids (see handlers/guards.py), the rest are handled.
+Only an update still being handled after HOLD_SECONDS is confirmed anyway, so that one stuck
+reply cannot stop everybody's updates once Telegram's batches of 100 fill up behind it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from telegram.request import RequestData
@@ -21,28 +25,36 @@ from telegram.request import RequestData
 from bot.http_transport import AiohttpRequest
 
 GET_UPDATES_LIMIT = 100  # python-telegram-bot's default and Telegram's maximum
+HOLD_SECONDS = 30.0
 
 
 class UpdateTracker:
     """Update ids handed to the application and not finished yet."""
 
-    def __init__(self) -> None:
-        self.in_flight: set[int] = set()
+    def __init__(
+        self, hold_seconds: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.in_flight: dict[int, float] = {}  # update id -> when it was handed out
         self.highest_seen = 0
+        self.hold_seconds = hold_seconds
+        self._clock = clock
         self._finished = asyncio.Event()
         self._oldest_finished = asyncio.Event()
 
     def safe_offset(self, requested: int | None) -> int | None:
-        """The offset that confirms only finished updates."""
-        if not self.in_flight:
-            return requested
-        return min(self.in_flight)
+        """The offset that confirms only finished updates, except those handled for longer
+        than `hold_seconds` (a reply waiting out a long 429): such a one must not hold back
+        newer updates when Telegram's batches fill up behind it."""
+        now = self._clock()
+        held = [i for i, since in self.in_flight.items() if now - since < self.hold_seconds]
+        return min(held) if held else requested
 
     def take_new(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The updates not handed out before, now counted as in flight."""
         fresh = [u for u in updates if u["update_id"] > self.highest_seen]
+        now = self._clock()
         for update in fresh:
-            self.in_flight.add(update["update_id"])
+            self.in_flight[update["update_id"]] = now
         if fresh:
             self.highest_seen = fresh[-1]["update_id"]
         return fresh
@@ -50,7 +62,7 @@ class UpdateTracker:
     def finished(self, update_id: int) -> None:
         if update_id in self.in_flight:
             oldest = update_id == min(self.in_flight)
-            self.in_flight.discard(update_id)
+            del self.in_flight[update_id]
             self._finished.set()
             if oldest:
                 self._oldest_finished.set()

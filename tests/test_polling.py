@@ -28,4 +28,18 @@ def test_updates_returned_again_while_unconfirmed_are_not_handed_out_twice() -> 
     assert [u["update_id"] for u in tracker.take_new(batch(6, 7))] == [7]
     assert tracker.take_new(batch(6, 7)) == []
     tracker.finished(99)  # not ours (a webhook update): ignored
-    assert tracker.in_flight == {6, 7}
+    assert set(tracker.in_flight) == {6, 7}
+
+
+def test_an_update_handled_for_too_long_stops_holding_the_offset() -> None:
+    now = [100.0]
+    tracker = UpdateTracker(hold_seconds=30, clock=lambda: now[0])
+    tracker.take_new(batch(5))
+    now[0] += 10
+    tracker.take_new(batch(6))
+    assert tracker.safe_offset(7) == 5
+    now[0] += 25  # 5 has been waiting 35 s (a long 429, say): newer updates go first
+    assert tracker.safe_offset(7) == 6
+    now[0] += 10
+    assert tracker.safe_offset(7) == 7
+    assert set(tracker.in_flight) == {5, 6}  # still filtered if Telegram sends them again

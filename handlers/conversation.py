@@ -77,13 +77,15 @@ async def _answer(
     """Run one Dialog entry point for the update and send what it says.
 
     An update handled before (Telegram redelivers one whose handling a crash or a slow answer
-    left unconfirmed) changes nothing again; its reply may never have gone out, so the user
-    is shown the question they are at instead of being left waiting."""
+    left unconfirmed) changes nothing again, but what it sent may never have gone out: see
+    Dialog.redelivered."""
     runtime = runtime_of(context.bot_data)
     try:
         outcome = await runtime.call(getattr(runtime.dialog, entry), user_id, *args)
     except AlreadyRecorded:
-        outcome = await runtime.call(runtime.dialog.redelivered, user_id)
+        message = update.effective_message if update.callback_query is None else None
+        message_id = message.message_id if message is not None else None
+        outcome = await runtime.call(runtime.dialog.redelivered, user_id, entry, args, message_id)
     await deliver(update, context, outcome)
 
 

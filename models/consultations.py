@@ -492,6 +492,14 @@ def relay_by_copy(session: Session, chat_id: int, message_id: int) -> RelayedMes
     return session.exec(query.order_by(col(RelayedMessage.id))).first()
 
 
+def relayed(session: Session, chat_id: int, message_id: int) -> bool:
+    """Whether this message of this chat was passed on (or tried: a failure was reported)."""
+    query = select(RelayedMessage.id).where(
+        RelayedMessage.from_chat_id == chat_id, RelayedMessage.from_message_id == message_id
+    )
+    return session.exec(query).first() is not None
+
+
 def copies_of(session: Session, chat_id: int, message_id: int) -> list[RelayedMessage]:
     query = select(RelayedMessage).where(
         RelayedMessage.from_chat_id == chat_id,

@@ -18,7 +18,7 @@ from bot.services.consultations import (
     parse_session_time,
 )
 from bot.services.context import ServiceContext
-from bot.services.dialog import Dialog
+from bot.services.dialog import AlreadyRecorded, Dialog
 from bot.services.mentors import expertise_options
 from bot.services.replies import CopyReply, LongReply, Outcome, Reply
 from models import consultations as cq
@@ -1113,3 +1113,23 @@ def test_state_machine_allows_exactly_its_transitions(ctx: ServiceContext, actio
             assert (c.ended_at is not None) == (
                 moved and target in ("closed", "cancelled", "expired")
             )
+
+
+def test_a_relay_lost_with_its_process_is_passed_on_when_telegram_redelivers(
+    dialog: Dialog,
+) -> None:
+    accepted(dialog)
+    dialog.record_with_next_change(7001)
+    first = dialog.text(ASN, "Selamat pagi, Pak.")  # the process dies before the copy leaves
+    assert isinstance(first.replies[0], CopyReply)
+    dialog.record_with_next_change(7001)  # Telegram sends update 7001 again
+    with pytest.raises(AlreadyRecorded):
+        dialog.text(ASN, "Selamat pagi, Pak.")
+    again = dialog.redelivered(ASN, "text", ("Selamat pagi, Pak.",), 11)
+    copy = again.replies[0]
+    assert isinstance(copy, CopyReply) and copy.to == MENTOR_A and copy.on_result is not None
+    assert copy.on_result(11, 21, "sent", 20) is None
+    # Passed on once: a further repeat sends nothing.
+    assert dialog.redelivered(ASN, "text", ("Selamat pagi, Pak.",), 11).replies == []
+    with dialog.ctx.db.session() as session:
+        assert len(session.exec(select(RelayedMessage)).all()) == 1

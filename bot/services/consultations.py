@@ -144,6 +144,7 @@ class ConsultationService:
                 "antrian": lambda s, st, a: self.queue(s, st.user_id),
             },
             callbacks={"k": self._callback},
+            resend_checks={CHAT: lambda s, st, message_id: cq.relayed(s, st.user_id, message_id)},
             text_flows={
                 REQUEST: self.request_text,
                 CHAT: self.relay_text,

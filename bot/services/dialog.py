@@ -33,6 +33,7 @@ class Dialog:
         self.media_flows: dict = {}
         self.cancel_flows: dict = {}
         self.start_payloads: dict = {}
+        self.resend_checks: dict = {}
         self.open_commands = {"bantuan", "batal"}
         self.open_callbacks: set[str] = set()
         for feature in features:
@@ -46,6 +47,7 @@ class Dialog:
             (self.media_flows, feature.media_flows),
             (self.cancel_flows, feature.cancel_flows),
             (self.start_payloads, feature.start_payloads),
+            (self.resend_checks, feature.resend_checks),
         ):
             clash = set(registry) & set(additions)
             if clash:
@@ -64,16 +66,24 @@ class Dialog:
             ProcessedUpdate(update_id=update_id, processed_at=self.ctx.now())
         )
 
-    def redelivered(self, user_id: int) -> Outcome:
-        """What to say to an update handled before: its change is stored, but its reply may
-        have been lost with the process that made it. A user answering a draft is asked the
-        question they are at; elsewhere the repeat is ignored, as a reply seen twice there
-        (a list, a confirmation) would only confuse."""
+    def redelivered(
+        self, user_id: int, entry: str = "", args: tuple = (), message_id: int | None = None
+    ) -> Outcome:
+        """What to do with an update handled before (`entry` and `args` as first called): its
+        change is stored, but what it sent may have been lost with the process. A message for
+        the other side of a conversation that never left is passed on now; a user answering a
+        draft is asked the question they are at; elsewhere the repeat is ignored, as a reply
+        seen twice there (a list, a confirmation) would only confuse."""
         with self.ctx.db.session() as session:
-            drafting = self._feature("drafting")
-            if drafting is None:
+            state = repo.get_state(session, user_id)
+            check = self.resend_checks.get(state.flow)
+            if check is None or entry not in ("text", "non_text") or message_id is None:
+                drafting = self._feature("drafting")
+                return drafting.service.ask_again(session, state) if drafting else Outcome()
+            if check(session, state, message_id):
                 return Outcome()
-            return drafting.service.ask_again(session, repo.get_state(session, user_id))
+        # Never passed on: handled as new, in a transaction of its own.
+        return getattr(self, entry)(user_id, *args)
 
     def prune_processed_updates(self) -> None:
         cutoff = self.ctx.now() - PROCESSED_UPDATES_KEPT

@@ -51,6 +51,12 @@ class Feature:
     cancel_flows: dict[str, TextHandler] = field(default_factory=dict)
     # Payload prefix of a t.me/<bot>?start=<payload> deep link -> handler (gets the payload).
     start_payloads: dict[str, CommandHandler] = field(default_factory=dict)
+    # Flows whose text and media only pass a message on (nothing else changes): a redelivered
+    # update in one is handled again unless this says (session, state, message id) that the
+    # message was passed on already; see Dialog.redelivered.
+    resend_checks: dict[str, Callable[[Session, ConversationState, int], bool]] = field(
+        default_factory=dict
+    )
     # Commands and callback prefixes that work before registration is complete.
     open_commands: frozenset[str] = frozenset()
     open_callbacks: frozenset[str] = frozenset()

@@ -68,6 +68,12 @@ async def test_webhook_requires_the_secret_and_serves_updates(
             replies = await andi.receive_all(idle=0.3)
             assert "Persetujuan pemrosesan data pribadi" in plain(replies)
             assert len(replies) == 1  # the refused deliveries did nothing
+            # Telegram sending it again (its answer was lost): recognised, not answered twice.
+            again = await client.post(
+                f"{base}/telegram", json=update, headers={SECRET_HEADER: SECRET}
+            )
+            assert again.status_code == 200
+            assert await andi.receive_all(idle=0.3) == []
     finally:
         stop.set()
         await asyncio.wait_for(server, 10)

@@ -5,7 +5,10 @@ a bare python-telegram-bot echo bot on the same emulator. Prints updates per sec
 p50/p95/p99 time from update to the reply that completes it, for both, with the ratio.
 
     python -m benchmarks.throughput [--users 200] [--database sqlite|postgresql]
-                                    [--api-latency-ms 0]
+                                    [--api-latency-ms 0] [--webhook [--processes 1]]
+
+`--webhook` has the bot take updates over a webhook instead of long polling; with
+`--processes N`, N bot processes share the webhook port (SO_REUSEPORT).
 
 On loopback a Bot API call costs no time, so both bots are bound by CPU alone and the figure
 compares the work each does per update. `--api-latency-ms` makes every call take that long

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -17,7 +18,8 @@ from bot.services.dialog import AlreadyRecorded
 
 log = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 600
-# Error kind -> when it was last reported (per process).
+# Error kind -> when this process last reported it (or learnt another process had); it saves
+# a database round trip for a repeated error and decides alone when the database is down.
 _last_reported: dict[str, float] = {}
 
 
@@ -64,6 +66,13 @@ async def _report_to_admins(
         return
     _last_reported[kind] = now
     runtime = runtime_of(context.bot_data)
+    # Every process shares the record, so several processes still report a kind only once.
+    interval = timedelta(seconds=REPORT_INTERVAL_SECONDS)
+    try:
+        if not await runtime.call(runtime.dialog.claim_error_report, kind, interval):
+            return
+    except Exception:  # the database may be what failed: this process's record decides
+        log.warning("error report not recorded in the database", exc_info=True)
     text = runtime.renderer.text(
         "common/admin_error_report", {"kind": kind, "message": str(error)[:300]}
     )

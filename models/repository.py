@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from models.tables import Answer, AnswerRevision, ConversationState, Draft, Opd, User
+from models.tables import (
+    Answer,
+    AnswerRevision,
+    ConversationState,
+    Draft,
+    ErrorReport,
+    Opd,
+    User,
+)
 from models.types import utcnow
 
 IDLE = "idle"
@@ -112,3 +122,18 @@ def active_opds(session: Session) -> list[Opd]:
 
 def registered(user: User | None) -> bool:
     return bool(user and user.consent_at and user.full_name and user.opd_id)
+
+
+def claim_error_report(session: Session, kind: str, now: datetime, interval: timedelta) -> bool:
+    """True if the admins were not told of this kind of error within `interval` (and it is
+    now recorded as told). The row lock makes two processes meeting it at once tell it once;
+    two first reports at once meet the primary key instead (the caller's IntegrityError)."""
+    report = session.get(ErrorReport, kind, with_for_update=True)
+    if report is None:
+        session.add(ErrorReport(kind=kind, reported_at=now))
+        return True
+    if now - report.reported_at < interval:
+        return False
+    report.reported_at = now
+    session.add(report)
+    return True

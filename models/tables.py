@@ -133,6 +133,16 @@ class ConversationState(SQLModel, table=True):
     updated_at: datetime = _created_at()
 
 
+class ErrorReport(SQLModel, table=True):
+    """When the admins were last told of each kind of error: shared by every process, so a
+    kind is reported once per interval however many processes meet it."""
+
+    __tablename__ = "error_reports"
+
+    kind: str = Field(primary_key=True, max_length=200)
+    reported_at: datetime = _created_at()
+
+
 class ProcessedUpdate(SQLModel, table=True):
     """Telegram delivers updates at least once; an id seen here is not handled again."""
 

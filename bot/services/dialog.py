@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
@@ -84,6 +84,14 @@ class Dialog:
                 return Outcome()
         # Never passed on: handled as new, in a transaction of its own.
         return getattr(self, entry)(user_id, *args)
+
+    def claim_error_report(self, kind: str, interval: timedelta) -> bool:
+        """Whether this process should tell the admins of an error of this kind now."""
+        try:
+            with self.ctx.db.session() as session:
+                return repo.claim_error_report(session, kind[:200], self.ctx.now(), interval)
+        except IntegrityError:  # another process recorded the first report of it just now
+            return False
 
     def prune_processed_updates(self) -> None:
         cutoff = self.ctx.now() - PROCESSED_UPDATES_KEPT

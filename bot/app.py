@@ -7,8 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import BadRequest, TelegramError
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
@@ -26,6 +25,7 @@ from bot.services.reminders import ReminderService
 from bot.services.replies import AnyReply
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
+from handlers.menus import set_menus
 from handlers.sending import send_reply
 from models.db import Database
 from models.types import utcnow
@@ -106,7 +106,7 @@ async def _post_init(application: Application) -> None:
     await runtime.call(runtime.dialog.prune_processed_updates)
     # Links such as a mentor invite (t.me/<bot>?start=...) are built in templates.
     runtime.renderer.env.globals["bot_username"] = application.bot.username
-    await register_commands(application)
+    await set_menus(application.bot, runtime)
     await claim_scheduler(application)
 
 
@@ -151,21 +151,6 @@ async def start_scheduler(application: Application) -> Scheduler:
     runtime.scheduler = scheduler
     await scheduler.start()
     return scheduler
-
-
-async def register_commands(application: Application) -> None:
-    """The command menu, in Indonesian; admins also see theirs in their own chats."""
-    renderer = runtime_of(application.bot_data).renderer
-    asn = [BotCommand(name, text) for name, text in renderer.commands("asn").items()]
-    admin = asn + [BotCommand(name, text) for name, text in renderer.commands("admin").items()]
-    await application.bot.set_my_commands(asn, scope=BotCommandScopeDefault())
-    for admin_id in runtime_of(application.bot_data).settings.admin_ids:
-        try:
-            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
-        except BadRequest as exc:  # the admin has not opened a chat with the bot yet
-            log.info("admin %s command menu not set: %s", admin_id, exc.message)
-        except TelegramError:
-            log.warning("admin %s command menu not set", admin_id, exc_info=True)
 
 
 async def start_polling_in_loop(application: Application, poll_timeout: int = 10) -> None:

@@ -37,6 +37,7 @@ from telegram.ext import ContextTypes
 from bot.rendering import ButtonRows, Rendered
 from bot.runtime import Runtime, runtime_of
 from bot.services.replies import AnyReply, CopyReply, Outcome
+from handlers.menus import set_chat_menu
 from scheduler.core import DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
                 )
             else:
                 await send_to_other(context.bot, runtime, message.to, message)
+    for user_id in outcome.menus:
+        await set_chat_menu(context.bot, runtime, user_id)
     if outcome.rebuild and runtime.scheduler is not None:
         for kind in outcome.rebuild:
             await runtime.scheduler.rebuild(kind)

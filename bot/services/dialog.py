@@ -85,6 +85,27 @@ class Dialog:
         # Never passed on: handled as new, in a transaction of its own.
         return getattr(self, entry)(user_id, *args)
 
+    def roles_of(self, user_id: int) -> list[str]:
+        """The roles whose commands the user's menu shows, beyond everyone's ("asn")."""
+        roles = ["asn"]
+        mentors = self._feature("mentors")
+        if mentors is not None:
+            with self.ctx.db.session() as session:
+                if mentors.service.is_active_mentor(session, user_id):
+                    roles.append("mentor")
+        if self.ctx.is_admin(user_id):
+            roles.append("admin")
+        return roles
+
+    def people_with_roles(self) -> list[int]:
+        """Everyone whose menu is more than everyone's: admins and active mentors."""
+        people = set(self.ctx.admin_ids)
+        mentors = self._feature("mentors")
+        if mentors is not None:
+            with self.ctx.db.session() as session:
+                people.update(mentors.service.active_mentor_ids(session))
+        return sorted(people)
+
     def claim_error_report(self, kind: str, interval: timedelta) -> bool:
         """Whether this process should tell the admins of an error of this kind now."""
         try:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
@@ -149,6 +149,12 @@ class MentorService:
         name = display_name(session, state.user_id)
         return Outcome().add(Reply("mentor/invite_confirm", {"name": name}, buttons))
 
+    def is_active_mentor(self, session: Session, user_id: int) -> bool:
+        return active_mentor(session, user_id) is not None
+
+    def active_mentor_ids(self, session: Session) -> list[int]:
+        return list(session.exec(select(Mentor.user_id).where(col(Mentor.active).is_(True))))
+
     def confirm_invite(self, session: Session, user_id: int, accepted: bool) -> Outcome:
         state = repo.get_state(session, user_id)
         invite_id = state.data.get("invite") if state.flow == MENTOR_INVITE else None
@@ -171,7 +177,7 @@ class MentorService:
         mentor.updated_at = now
         session.add(mentor)
         name = display_name(session, user_id)
-        outcome = Outcome(notice="mentor_joined").add(
+        outcome = Outcome(notice="mentor_joined", menus=(user_id,)).add(
             Reply("mentor/welcome", {"name": name}, edit=True)
         )
         outcome.add(self._expertise_reply(mentor, 0, edit=False))
@@ -358,7 +364,7 @@ class MentorService:
         mentor.active = active
         mentor.updated_at = self.ctx.now()
         session.add(mentor)
-        outcome = Outcome(notice="saved")
+        outcome = Outcome(notice="saved", menus=(mentor_id,))
         if not active:
             # Offers still waiting on them go to others; assigned work waits for reassignment.
             for reply in self.consultations.withdraw_offers(session, mentor_id, user_id):

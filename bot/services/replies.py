@@ -104,6 +104,8 @@ class Outcome:
     notice_alert: bool = False
     # Scheduler sources whose wake-ups must be rebuilt because this action changed their data.
     rebuild: tuple[str, ...] = ()
+    # Users given or stripped of a role by this action: their command menu changes.
+    menus: tuple[int, ...] = ()
 
     def add(self, reply: AnyReply | CopyReply) -> Outcome:
         self.replies.append(reply)

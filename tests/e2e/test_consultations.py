@@ -351,6 +351,32 @@ async def test_admin_manages_mentors_and_reassigns(
     assert consultation_of(bot, ANDI).mentor_id == CITRA
 
 
+def menu_of(emulator: BotApiEmulator, chat_id: int) -> set[str]:
+    """The commands last set for one private chat's menu."""
+    calls = [
+        c
+        for c in emulator.calls_to("setMyCommands")
+        if c.ok and (c.params.get("scope") or {}).get("chat_id") == chat_id
+    ]
+    assert calls, f"no command menu was set for chat {chat_id}"
+    return {command["command"] for command in calls[-1].params["commands"]}
+
+
+async def test_a_mentors_command_menu_follows_the_role(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    people = seed(bot, emulator, {})
+    admin, eka = people[ADMIN_ID], people[EKA]
+    await become_mentor(admin, eka)
+    menu = menu_of(emulator, EKA)
+    assert {"antrian", "ide", "konsultasi"} <= menu and "opd" not in menu
+    await say(admin, "/mentor")
+    await press(admin, "Eka Putri")
+    await press(admin, "Nonaktifkan mentor")
+    menu = menu_of(emulator, EKA)
+    assert "antrian" not in menu and "ide" in menu
+
+
 async def test_invite_from_the_command_line_works_once(
     bot: RunningBot, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
 ) -> None:

@@ -86,7 +86,8 @@ class Dialog:
         return getattr(self, entry)(user_id, *args)
 
     def roles_of(self, user_id: int) -> list[str]:
-        """The roles whose commands the user's menu shows, beyond everyone's ("asn")."""
+        """The roles whose commands the user's menu shows: everyone's ("asn"), then "mentor"
+        and "admin" for those who hold them."""
         roles = ["asn"]
         mentors = self._feature("mentors")
         if mentors is not None:

@@ -36,6 +36,7 @@ from models.competitions import Competition, Stage
 from models.consultations import Consultation
 from models.db import Database
 from models.tables import ConversationState, Draft, User
+from tests.helpers import add_competition
 
 DRAFTING_FLOWS = ("draft", "edit", "rename")
 DRAFTING_COMMANDS = ("ide", "draf", "lewati", "kembali", "batal", "bantuan")
@@ -678,18 +679,8 @@ def seed_bystander(dialog: Dialog, admin_id: int) -> None:
         ).first()
         assert consultation is not None, "seeding the bystander's consultation failed"
         cid = consultation.id
-        competition = Competition(
-            name="Lomba Fuzz", organiser="Bappeda", level="Kabupaten/Kota", year=2026
-        )
-        session.add(competition)
-        session.flush()
-        session.add(
-            Stage(
-                competition_id=competition.id,
-                name="Pengumpulan",
-                deadline_at=datetime(2026, 12, 20, 15, 59, tzinfo=UTC),
-            )
-        )
+        deadline = datetime(2026, 12, 20, 15, 59, tzinfo=UTC)
+        add_competition(session, "Lomba Fuzz", {"Pengumpulan": deadline})
     dialog.callback(MENTOR, f"k:a:{cid}")
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlmodel import Session
+
 from bot.services.dialog import Dialog
 from bot.services.replies import Button, LongReply, Outcome, Reply
 from models import repository as repo
+from models.competitions import Competition, Stage
 
 # Valid answers to the nine IID sections before the rancang bangun parts.
 ANSWERS_BEFORE_RANCANG_BANGUN = (
@@ -73,3 +78,20 @@ def state(dialog: Dialog, user_id: int) -> tuple[str, int | None, str | None]:
     with dialog.ctx.db.session() as session:
         found = repo.get_state(session, user_id)
         return found.flow, found.draft_id, found.section_key
+
+
+def add_competition(
+    session: Session,
+    name: str,
+    stages: dict[str, datetime],
+    organiser: str = "Bappeda",
+    level: str = "Kabupaten/Kota",
+) -> Competition:
+    """A competition of 2026 with its stages (name -> deadline), written straight to the
+    database for tests whose subject is not the admin's /lomba conversation."""
+    competition = Competition(name=name, organiser=organiser, level=level, year=2026)
+    session.add(competition)
+    session.flush()
+    for stage, deadline in stages.items():
+        session.add(Stage(competition_id=competition.id, name=stage, deadline_at=deadline))
+    return competition

@@ -17,14 +17,14 @@ from bot.services.dialog import Dialog
 from bot.services.exports import STALE_AFTER, ExportService, build_workbook
 from bot.services.replies import AnyReply, LongReply, Reply
 from bot.services.statistics import collect_overview, consultation_stats, format_duration
-from models.competitions import Competition, DraftLink, Follow, Stage
+from models.competitions import DraftLink, Follow
 from models.consultations import Consultation, ConsultationOffer, RelayedMessage
 from models.readiness import Broadcast, BroadcastDelivery, ExportRequest
 from models.tables import Draft
 from scheduler.broadcasts import BroadcastSource
 from scheduler.exports import ExportSource
 from tests.conftest import ADMIN_ID
-from tests.helpers import button_data, buttons, register
+from tests.helpers import add_competition, button_data, buttons, register
 from tests.proposal_samples import MANDATORY, add_draft, add_user, strong_iid_answers
 
 ANDI, BUDI, CITRA, DEDI = 1001, 1002, 1003, 1004
@@ -42,23 +42,11 @@ def populate(ctx: ServiceContext) -> dict[str, int]:
     weak = add_draft(db, BUDI, iid, {"nama": "SI-CEPAT", "tahapan": "Uji coba"})
     formula = add_draft(db, CITRA, iid, {"nama": '=HYPERLINK("http://x")', "tujuan": "a\x07b"})
     with db.session() as session:
-        competition = Competition(name="IGA", organiser="Kemendagri", level="Nasional", year=2026)
-        session.add(competition)
-        session.flush()
-        session.add(
-            Stage(
-                competition_id=competition.id,
-                name="Input profil inovasi",
-                deadline_at=ctx.now() + timedelta(days=12),
-            )
-        )
-        session.add(
-            Stage(
-                competition_id=competition.id,
-                name="Sudah lewat",
-                deadline_at=ctx.now() - timedelta(days=1),
-            )
-        )
+        stages = {
+            "Input profil inovasi": ctx.now() + timedelta(days=12),
+            "Sudah lewat": ctx.now() - timedelta(days=1),
+        }
+        competition = add_competition(session, "IGA", stages, "Kemendagri", "Nasional")
         session.add(DraftLink(draft_id=ready, competition_id=competition.id))
         session.add(DraftLink(draft_id=weak, competition_id=competition.id))
         session.add(Follow(user_id=BUDI, competition_id=competition.id))

@@ -21,7 +21,7 @@ from bot.emulator import BotApiEmulator
 from bot.runtime import runtime_of
 from bot.services.deadlines import parse_deadline
 from models import repository as repo
-from models.competitions import Competition, Follow, ReminderDelivery, Stage
+from models.competitions import ReminderDelivery
 from tests.conftest import ADMIN_ID, WITA
 from tests.e2e.chat import plain, register, say
 from tests.e2e.conftest import (
@@ -32,8 +32,8 @@ from tests.e2e.conftest import (
     start_bot,
     stop_bot,
 )
+from tests.e2e.test_reminders import ANDI, BUDI, CITRA, followers_of_a_competition
 
-ANDI, BUDI, CITRA = 1001, 1002, 1003
 # Short enough to keep the tests quick, long enough to be real timeouts and back-off.
 READ_TIMEOUT = 2.0
 RETRY_DELAYS = (0.1, 0.3, 0.6)
@@ -232,25 +232,7 @@ async def test_a_reply_failing_beyond_every_retry_keeps_the_answer(
 async def test_a_reminder_failing_mid_fan_out_is_sent_at_the_next_run(
     bot: RunningBot, emulator: BotApiEmulator, clock: RunningClock
 ) -> None:
-    clock.current = parse_deadline("20 November 2026 10.00", WITA)
-    users = {uid: emulator.user(uid, first_name=f"U{uid}") for uid in (ANDI, BUDI, CITRA)}
-    for uid, user in users.items():
-        await register(user, name=f"Pengguna {uid}")
-    with bot.database.session() as session:
-        competition = Competition(
-            name="Lomba Daerah", organiser="Bappeda", level="Kabupaten/Kota", year=2026
-        )
-        session.add(competition)
-        session.flush()
-        session.add(
-            Stage(
-                competition_id=competition.id,
-                name="Pengumpulan",
-                deadline_at=parse_deadline("30 November 2026", WITA),
-            )
-        )
-        for uid in users:
-            session.add(Follow(user_id=uid, competition_id=competition.id))
+    users = await followers_of_a_competition(bot, emulator, clock)
     # Budi's send fails longer than the retries last; Citra's once (retried in the same run).
     emulator.inject_fault("sendMessage", error_code=502, chat_id=BUDI, times=ATTEMPTS)
     emulator.inject_fault("sendMessage", error_code=500, chat_id=CITRA, times=1)

@@ -13,7 +13,7 @@ import pytest
 from bot.emulator import BotApiEmulator
 from models import repository as repo
 from models.db import Database
-from tests.e2e.chat import labels, plain, press, say
+from tests.e2e.chat import plain, press, register, say
 
 pytestmark = pytest.mark.slow
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -78,11 +78,7 @@ async def test_a_killed_process_loses_nothing_and_the_user_continues(
     process = await start_process(emulator, database_url, tmp_path)
     await wait_until_polling(emulator, process)
     andi = emulator.user(1001, first_name="Andi")
-    await say(andi, "/start")
-    await press(andi, "Saya setuju")
-    await say(andi, "Andi Pratiwi")
-    found = await say(andi, "kesehatan")
-    await press(andi, labels(found[-1])[0])
+    await register(andi)
     await say(andi, "/ide")
     await press(andi, "Profil Inovasi Daerah")
     await say(andi, "SIPANDU BUMIL")
@@ -116,11 +112,7 @@ async def test_updates_fetched_but_not_handled_survive_a_kill_in_polling_mode(
     process = await start_process(emulator, database_url, tmp_path)
     await wait_until_polling(emulator, process)
     andi = emulator.user(1002, first_name="Andi")
-    await say(andi, "/start")
-    await press(andi, "Saya setuju")
-    await say(andi, "Andi Pratiwi")
-    found = await say(andi, "kesehatan")
-    await press(andi, labels(found[-1])[0])
+    await register(andi)
     await say(andi, "/ide")
     await press(andi, "Profil Inovasi Daerah")
 

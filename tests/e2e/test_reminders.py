@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, SimUser
 from bot.runtime import runtime_of
 from bot.services.deadlines import parse_deadline
-from models.competitions import Competition, Follow, ReminderDelivery, Stage
+from models.competitions import Follow, ReminderDelivery
 from models.tables import User
 from tests.conftest import ADMIN_ID, WITA
 from tests.e2e.chat import labels, plain, press, register, say
 from tests.e2e.conftest import RunningBot, RunningClock
+from tests.helpers import add_competition
 
 ANDI, BUDI, CITRA = 1001, 1002, 1003
 
@@ -75,25 +76,7 @@ async def test_a_linked_draft_is_reminded_with_what_it_lacks(
 async def test_fan_out_waits_out_429_and_stops_at_403(
     bot: RunningBot, emulator: BotApiEmulator, clock: RunningClock
 ) -> None:
-    clock.current = parse_deadline("20 November 2026 10.00", WITA)
-    users = {uid: emulator.user(uid, first_name=f"U{uid}") for uid in (ANDI, BUDI, CITRA)}
-    for uid, user in users.items():
-        await register(user, name=f"Pengguna {uid}")
-    with bot.database.session() as session:
-        competition = Competition(
-            name="Lomba Daerah", organiser="Bappeda", level="Kabupaten/Kota", year=2026
-        )
-        session.add(competition)
-        session.flush()
-        session.add(
-            Stage(
-                competition_id=competition.id,
-                name="Pengumpulan",
-                deadline_at=parse_deadline("30 November 2026", WITA),
-            )
-        )
-        for uid in users:
-            session.add(Follow(user_id=uid, competition_id=competition.id))
+    users = await followers_of_a_competition(bot, emulator, clock)
     emulator.inject_fault("sendMessage", error_code=429, retry_after=1, chat_id=BUDI)
     emulator.block(CITRA, notify=False)  # the bot learns of it from the 403
     clock.current = parse_deadline("23 November 2026 08.00", WITA)
@@ -141,3 +124,20 @@ async def test_asn_cannot_use_admin_competition_buttons(
         "🏆 Ikuti lomba",
         "🔕 Bisukan semua pengingat",
     ]
+
+
+async def followers_of_a_competition(
+    bot: RunningBot, emulator: BotApiEmulator, clock: RunningClock
+) -> dict[int, SimUser]:
+    """Andi, Budi and Citra registered on 20 November and following a competition due on the
+    30th (the 7-day reminder falls on the 23rd)."""
+    clock.current = parse_deadline("20 November 2026 10.00", WITA)
+    users = {uid: emulator.user(uid, first_name=f"U{uid}") for uid in (ANDI, BUDI, CITRA)}
+    for uid, user in users.items():
+        await register(user, name=f"Pengguna {uid}")
+    with bot.database.session() as session:
+        deadline = parse_deadline("30 November 2026", WITA)
+        competition = add_competition(session, "Lomba Daerah", {"Pengumpulan": deadline})
+        for uid in users:
+            session.add(Follow(user_id=uid, competition_id=competition.id))
+    return users

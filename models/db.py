@@ -50,7 +50,10 @@ _pending_rows: ContextVar[_PendingRows | None] = ContextVar("pending_rows", defa
 
 def commit_with_next_transaction(*rows: Any) -> None:
     """Insert `rows` in the next transaction opened in this context (this task, or a thread it
-    starts with asyncio.to_thread), so they commit or roll back together with that work.
+    starts with asyncio.to_thread) with `session(with_pending_rows=True)`, so they commit or
+    roll back together with that work. Only the Dialog's entry points open such a transaction:
+    a lookup made before them (a reply routed to its consultation) or after them (a command
+    menu, an error report) must not carry the row away from the change it belongs to.
 
     A bot handling an update records the update's id this way: handling it and remembering
     that it was handled are one atomic step, so a crash in between can neither lose the
@@ -119,9 +122,10 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
-        pending = _pending_rows.get()
+    def session(self, *, with_pending_rows: bool = False) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises. With
+        `with_pending_rows`, the rows of `commit_with_next_transaction` are part of it."""
+        pending = _pending_rows.get() if with_pending_rows else None
         rows = pending.take() if pending is not None else []
         with Session(self.engine, expire_on_commit=False) as session:
             try:

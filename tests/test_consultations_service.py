@@ -1133,3 +1133,24 @@ def test_a_relay_lost_with_its_process_is_passed_on_when_telegram_redelivers(
     assert dialog.redelivered(ASN, "text", ("Selamat pagi, Pak.",), 11).replies == []
     with dialog.ctx.db.session() as session:
         assert len(session.exec(select(RelayedMessage)).all()) == 1
+
+
+def test_a_reply_routed_to_its_consultation_is_recorded_with_the_relay_not_before(
+    dialog: Dialog,
+) -> None:
+    """A Telegram reply is first routed to its consultation (a lookup of its own), then
+    relayed: the update's id must go with the relay, so that a redelivery is recognised."""
+    accepted(dialog)
+    copy = dialog.text(MENTOR_A, "Silakan lengkapi datanya.").replies[0]
+    assert isinstance(copy, CopyReply) and copy.on_result is not None
+    copy.on_result(50, 60, "sent", 59)  # the ASN sees it as message 60
+    service = _service(dialog)
+    for _ in range(2):  # Telegram delivers update 7002 twice
+        dialog.record_with_next_change(7002)
+        assert service.route_reply(ASN, 60)
+        try:
+            outcome = dialog.text(ASN, "Baik, Pak.")
+        except AlreadyRecorded:
+            outcome = None
+    # Handled once: the first delivery relayed it, the second was recognised.
+    assert outcome is None

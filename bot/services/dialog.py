@@ -59,9 +59,10 @@ class Dialog:
     # ---- updates seen before, unreachable users ----------------------------------------------
 
     def record_with_next_change(self, update_id: int) -> None:
-        """Record the update as handled in the same transaction as the change it makes (the
-        next one opened while handling it): a process killed before that commit leaves it
-        unrecorded, so the redelivered update is handled in full by whichever process gets it."""
+        """Record the update as handled in the same transaction as the change it makes (that
+        of the entry point handling it: text, command, callback, non_text): a process killed
+        before that commit leaves it unrecorded, so the redelivered update is handled in full
+        by whichever process gets it, and one killed after it is recognised."""
         commit_with_next_transaction(
             ProcessedUpdate(update_id=update_id, processed_at=self.ctx.now())
         )
@@ -131,7 +132,7 @@ class Dialog:
     # ---- entry points -------------------------------------------------------------------------
 
     def text(self, user_id: int, text: str) -> Outcome:
-        with self.ctx.db.session() as session:
+        with self.ctx.db.session(with_pending_rows=True) as session:
             state = repo.get_state(session, user_id)
             drafting = self._feature("drafting")
             if drafting is not None and drafting.service.is_continuation(state):
@@ -143,7 +144,7 @@ class Dialog:
             return self._idle_text(session, user_id)
 
     def command(self, user_id: int, name: str, args: str = "") -> Outcome:
-        with self.ctx.db.session() as session:
+        with self.ctx.db.session(with_pending_rows=True) as session:
             state = repo.get_state(session, user_id)
             state.last_text_target = None
             if name == "start" and args:
@@ -159,7 +160,7 @@ class Dialog:
 
     def callback(self, user_id: int, data: str) -> Outcome:
         prefix, *parts = data.split(":")
-        with self.ctx.db.session() as session:
+        with self.ctx.db.session(with_pending_rows=True) as session:
             # A button press is a deliberate act: a text after it is not the rest of a paste.
             repo.get_state(session, user_id).last_text_target = None
             handler = self.callbacks.get(prefix)
@@ -180,7 +181,7 @@ class Dialog:
     def non_text(self, user_id: int, media: Media | str) -> Outcome:
         """A photo, sticker, voice note or file: a flow that takes media gets it."""
         media = media if isinstance(media, Media) else Media(kind=media)
-        with self.ctx.db.session() as session:
+        with self.ctx.db.session(with_pending_rows=True) as session:
             state = repo.get_state(session, user_id)
             handler = self.media_flows.get(state.flow)
             if handler is not None:

@@ -26,6 +26,7 @@ from bot.http_transport import AiohttpRequest
 
 GET_UPDATES_LIMIT = 100  # python-telegram-bot's default and Telegram's maximum
 HOLD_SECONDS = 30.0
+FORGET_SECONDS = 3600.0
 
 
 class UpdateTracker:
@@ -57,19 +58,28 @@ class UpdateTracker:
             self.in_flight[update["update_id"]] = now
         if fresh:
             self.highest_seen = fresh[-1]["update_id"]
+        # One the application never reported back (it failed to parse, say) would stay forever.
+        forgotten = [i for i, since in self.in_flight.items() if now - since > FORGET_SECONDS]
+        for update_id in forgotten:
+            del self.in_flight[update_id]
         return fresh
 
     def finished(self, update_id: int) -> None:
         if update_id in self.in_flight:
-            oldest = update_id == min(self.in_flight)
+            holds_offset = update_id == self.safe_offset(None)
             del self.in_flight[update_id]
             self._finished.set()
-            if oldest:
+            if holds_offset:
                 self._oldest_finished.set()
+
+    def poll_starts(self) -> None:
+        """Cleared before each getUpdates, so that an update finished while it is under way
+        still ends the wait that may follow it."""
+        self._finished.clear()
+        self._oldest_finished.clear()
 
     async def wait_for_progress(self, *, oldest_only: bool, timeout: float) -> None:
         event = self._oldest_finished if oldest_only else self._finished
-        event.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
 
@@ -90,6 +100,7 @@ class ConfirmingPollRequest(AiohttpRequest):
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
+        self.tracker.poll_starts()
         status, body = await super().do_request(url, method, *args, **kwargs)
         if status != 200 or not url.endswith("/getUpdates"):
             return status, body

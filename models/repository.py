@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from models.tables import (
@@ -126,14 +126,18 @@ def registered(user: User | None) -> bool:
 
 def claim_error_report(session: Session, kind: str, now: datetime, interval: timedelta) -> bool:
     """True if the admins were not told of this kind of error within `interval` (and it is
-    now recorded as told). The row lock makes two processes meeting it at once tell it once;
-    two first reports at once meet the primary key instead (the caller's IntegrityError)."""
-    report = session.get(ErrorReport, kind, with_for_update=True)
-    if report is None:
-        session.add(ErrorReport(kind=kind, reported_at=now))
+    now recorded as told). One conditional UPDATE decides between processes on both
+    databases (SQLite ignores FOR UPDATE); two first reports at once meet the primary key
+    instead (the caller's IntegrityError)."""
+    renewed = session.exec(
+        update(ErrorReport)
+        .where(col(ErrorReport.kind) == kind, col(ErrorReport.reported_at) <= now - interval)
+        .values(reported_at=now)
+    )
+    if renewed.rowcount:
         return True
-    if now - report.reported_at < interval:
+    if session.get(ErrorReport, kind) is not None:
         return False
-    report.reported_at = now
-    session.add(report)
+    session.add(ErrorReport(kind=kind, reported_at=now))
+    session.flush()
     return True

@@ -555,7 +555,7 @@ def command() -> st.SearchStrategy[Command]:
 def forged_data(prefixes: list[str], ids: list[int]) -> st.SearchStrategy[str]:
     """Callback data no keyboard offered: any prefix, any action, other people's ids."""
     # Ids stay within PostgreSQL's integer: a larger one still fails there (DataError instead of
-    # "not found"), see test_an_id_beyond_the_database_integer_is_not_found.
+    # "not found"), see test_an_id_beyond_the_database_integer_is_refused_as_stale.
     number = st.one_of(
         st.sampled_from(ids) if ids else st.integers(1, 50),
         st.integers(-3, 10_000),

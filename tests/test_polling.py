@@ -43,3 +43,19 @@ def test_an_update_handled_for_too_long_stops_holding_the_offset() -> None:
     now[0] += 10
     assert tracker.safe_offset(7) == 7
     assert set(tracker.in_flight) == {5, 6}  # still filtered if Telegram sends them again
+
+
+def test_the_update_holding_the_offset_wakes_a_waiting_poll() -> None:
+    now = [100.0]
+    tracker = UpdateTracker(hold_seconds=30, clock=lambda: now[0])
+    tracker.take_new(batch(5))
+    now[0] += 40
+    tracker.take_new(batch(6, 7))  # 5 no longer holds the offset: 6 does
+    tracker.poll_starts()
+    tracker.finished(7)
+    assert not tracker._oldest_finished.is_set()
+    tracker.finished(6)
+    assert tracker._oldest_finished.is_set()
+    now[0] += 4000
+    tracker.take_new(batch(8))
+    assert set(tracker.in_flight) == {8}  # 5 was never reported back: forgotten after an hour

@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
+from bot.flood import FloodControl
 from bot.http_transport import AiohttpRequest
 from bot.polling import ConfirmingPollRequest, UpdateTracker
 from bot.rendering import Renderer
@@ -38,6 +39,7 @@ from scheduler.reminders import ReminderSource
 
 log = logging.getLogger(__name__)
 LEADERSHIP_KEY = "scheduler_leadership"
+FLOOD_KEY = "flood_control"
 ALLOWED_UPDATES = Update.ALL_TYPES
 HTTP_CONNECTIONS = 8
 
@@ -74,6 +76,7 @@ def build_application(
 ) -> Application:
     runtime = build_runtime(settings, database, clock)
     updates = UpdateTracker()  # polling confirms an update to Telegram once it is handled
+    flood = FloodControl(settings.flood_rate_per_second, settings.flood_burst)
     # The rate limiter keeps every request under the overall ceiling and waits out 429s.
     limiter = AIORateLimiter(
         overall_max_rate=settings.messages_per_second, overall_time_period=1, max_retries=3
@@ -90,13 +93,17 @@ def build_application(
         )
         .rate_limiter(limiter)
         .concurrent_updates(
-            PerUserUpdateProcessor(settings.concurrent_updates, on_finished=updates.finished)
+            PerUserUpdateProcessor(
+                settings.concurrent_updates, on_finished=updates.finished, admit=flood.admit
+            )
         )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
     application.bot_data[BOT_DATA_KEY] = runtime
+    application.bot_data[FLOOD_KEY] = flood
+    flood.notify = handlers.guards.flood_notice(application)
     handlers.register(application)
     return application
 

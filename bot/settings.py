@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     scheduler_claim_seconds: float = Field(default=20.0, ge=1, le=60)
     # Updates of different users handled at once (each user's in order).
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    # Flood control per user (bot/flood.py): a user may send FLOOD_BURST updates at once, then
+    # FLOOD_RATE_PER_SECOND; the excess is not handled and the user is told once.
+    # FLOOD_BURST=0 turns it off. The burst lets a long paste split by the client through.
+    flood_rate_per_second: float = Field(default=1.0, gt=0, le=100)
+    flood_burst: int = Field(default=20, ge=0, le=1000)
     # Consultations: a request no mentor accepted is re-announced (and admins told) after this
     # many hours, this many times; unanswered after the last round it expires.
     consultation_expiry_hours: float = Field(default=24.0, gt=0)

@@ -22,14 +22,23 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self,
         max_concurrent_updates: int = 64,
         on_finished: Callable[[int], None] | None = None,
+        admit: Callable[[object], bool] | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         # Told each handled update's id (polling confirms it to Telegram only then).
         self._on_finished = on_finished
+        # Flood control (bot/flood.py): False for an update that is not to be handled.
+        self._admit = admit
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._admit is not None and not self._admit(update):
+            # Dropped before it waits behind the user's earlier updates: finished at once.
+            coroutine.close()  # type: ignore[attr-defined]
+            if self._on_finished is not None and isinstance(update, Update):
+                self._on_finished(update.update_id)
+            return
         key = _ordering_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1

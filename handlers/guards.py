@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.runtime import runtime_of
+from bot.services.replies import Reply
+from handlers.sending import send_reply
 
 
 async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -59,3 +64,17 @@ async def _track_block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     reachable = member.new_chat_member.status not in ("kicked", "left")
     await runtime.call(runtime.dialog.set_reachable, member.chat.id, reachable)
     raise ApplicationHandlerStop
+
+
+def flood_notice(application: Application) -> Callable[[int], Awaitable[None]]:
+    """How flood control (bot/flood.py) tells a user, once per flood episode, that their
+    excess messages were not handled and when to send again."""
+
+    async def tell(chat_id: int) -> None:
+        runtime = runtime_of(application.bot_data)
+        settings = runtime.settings
+        seconds = math.ceil(settings.flood_burst / settings.flood_rate_per_second)
+        notice = Reply("common/flood_notice", {"seconds": seconds})
+        await send_reply(application.bot, runtime, chat_id, notice)
+
+    return tell

@@ -65,6 +65,9 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 
 def e2e_settings(emulator: BotApiEmulator, database_url: str, **overrides: object) -> Settings:
+    # Scripted users answer within milliseconds, far faster than people: flood control
+    # (bot/flood.py) stays off unless a test turns it on (tests/e2e/test_flood.py).
+    overrides.setdefault("flood_burst", 0)
     return load_settings(
         _env_file=None,
         telegram_bot_token=emulator.token,

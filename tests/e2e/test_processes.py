@@ -33,6 +33,7 @@ async def start_process(
         "TELEGRAM_API_URL": emulator.base_url,
         "DATABASE_URL": database_url,
         "ADMIN_IDS": "",
+        "FLOOD_BURST": "0",  # scripted users are faster than people (see e2e_settings)
         "PYTHONPATH": str(PROJECT_ROOT),
         **(extra_env or {}),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from models.db import parse_database_url
 
 
 class BackupError(RuntimeError):
@@ -18,7 +18,7 @@ class BackupError(RuntimeError):
 
 def backup_sqlite(database_url: str, target: Path) -> int:
     """Copy the database to `target`; returns the number of bytes written."""
-    url = make_url(database_url)
+    url = parse_database_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database:
         raise BackupError(
             "klinik backup hanya untuk SQLite; untuk PostgreSQL gunakan pg_dump (lihat README)."

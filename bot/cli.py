@@ -109,7 +109,7 @@ def backup_database(path: str) -> int:
 
     try:
         size = backup_sqlite(load_settings().database_url, Path(path))
-    except (BackupError, OSError) as exc:
+    except (BackupError, DatabaseError, OSError) as exc:
         print(f"Gagal: {exc}", file=sys.stderr)
         return 2
     print(f"Salinan basis data tersimpan di {path} ({size:,} bita).")

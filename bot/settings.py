@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -185,4 +185,27 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]).upper()
-        raise SettingsError(f"Pengaturan {field} tidak sah: {first['msg']}.") from exc
+        # The value itself is never repeated: it may be a token or a password.
+        raise SettingsError(f"Pengaturan {field} tidak sah: {_reason(first)}.") from None
+
+
+def _reason(error: Any) -> str:
+    """Pydantic's reason in Indonesian, for the kinds of mistake an operator makes."""
+    limits = error.get("ctx") or {}
+    reasons = {
+        "int_parsing": "harus berupa bilangan bulat",
+        "int_type": "harus berupa bilangan bulat",
+        "int_from_float": "harus berupa bilangan bulat",
+        "float_parsing": "harus berupa angka (gunakan titik untuk desimal)",
+        "float_type": "harus berupa angka",
+        "bool_parsing": "harus true atau false",
+        "time_parsing": "harus berupa jam, misalnya 08:00",
+        "time_type": "harus berupa jam, misalnya 08:00",
+        "greater_than": f"harus lebih dari {limits.get('gt')}",
+        "greater_than_equal": f"paling kecil {limits.get('ge')}",
+        "less_than": f"harus kurang dari {limits.get('lt')}",
+        "less_than_equal": f"paling besar {limits.get('le')}",
+    }
+    if error["type"] == "value_error":  # our own validators: already a sentence
+        return str(error["msg"]).removeprefix("Value error, ")
+    return reasons.get(error["type"], str(error["msg"]))

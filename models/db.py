@@ -16,7 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -69,6 +69,30 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def mask_password(url: str) -> str:
+    """The URL with its password replaced by ***, even when the URL cannot be parsed: it is
+    shown to the operator and may end in a log."""
+    head, at, host = url.rpartition("@")
+    if not at:
+        return url
+    scheme, slashes, credentials = head.rpartition("://")
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}{slashes}{user}{colon}{'***' if colon else ''}@{host}"
+
+
+def parse_database_url(url: str) -> URL:
+    """The parsed DATABASE_URL, or a DatabaseError sentence that never shows its password."""
+    try:
+        return make_url(normalise_url(url))
+    except (ArgumentError, ValueError, TypeError) as exc:
+        hint = ", periksa nomor portnya (harus berupa angka)" if isinstance(exc, ValueError) else ""
+        raise DatabaseError(
+            f"DATABASE_URL '{mask_password(url)}' tidak dapat dibaca sebagai alamat basis data"
+            f"{hint}; contohnya postgresql://pengguna:sandi@127.0.0.1:5432/klinik atau "
+            "sqlite:///klinik.db."
+        ) from None
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # WAL lets the scheduler read while a handler writes; foreign keys make cascades work;
     # busy_timeout waits for a writer instead of failing with "database is locked".
@@ -84,12 +108,7 @@ def create_db_engine(url: str) -> Engine:
     """An engine whose errors never quote a statement's parameters: they hold users' answers,
     and an error's text goes to the log and to the admins' chat (UU PDP)."""
     url = normalise_url(url)
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(
-            f"DATABASE_URL '{url}' tidak dapat dibaca sebagai alamat basis data."
-        ) from exc
+    parsed = parse_database_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(
@@ -107,6 +126,11 @@ def create_db_engine(url: str) -> Engine:
             f"Jenis basis data '{parsed.drivername}' di DATABASE_URL tidak didukung; "
             "gunakan sqlite:/// atau postgresql://."
         ) from exc
+    except (ArgumentError, ValueError, TypeError):
+        raise DatabaseError(
+            f"DATABASE_URL '{mask_password(url)}' berisi pilihan yang tidak dikenal; "
+            "periksa bagian setelah tanda ? pada alamatnya."
+        ) from None
     return engine
 
 
@@ -114,6 +138,7 @@ class Database:
     """The process's handle on the database."""
 
     def __init__(self, url: str) -> None:
+        parse_database_url(url)  # a mistake is reported in the URL as the operator wrote it
         self.url = normalise_url(url)
         self.engine = create_db_engine(self.url)
 

@@ -65,6 +65,54 @@ def test_bad_database_url(
     assert expected in run_and_read_error(capsys)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://klinik:Rahasia-Sandi-77@db.example:abc/klinik",  # a port that is no number
+        "postgresql://klinik:Rahasia-Sandi-77@[::1/klinik",  # an unclosed IPv6 bracket
+        "postgresql//klinik:Rahasia-Sandi-77@db.example/klinik",  # "://" mistyped
+    ],
+)
+def test_malformed_database_url_is_one_sentence_without_its_password(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", GOOD_TOKEN)
+    monkeypatch.setenv("DATABASE_URL", url)
+    error = run_and_read_error(capsys)
+    assert "DATABASE_URL" in error
+    assert "Rahasia-Sandi-77" not in error
+    assert "klinik:***@" in error
+
+
+def test_export_with_a_malformed_port_names_the_database_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://klinik:Rahasia-Sandi-77@db.example:x/k")
+    assert main(["ekspor", "rekap.xlsx"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "DATABASE_URL" in error and "TIMEZONE" not in error  # was taken for a bad zone
+    assert "Rahasia-Sandi-77" not in error
+
+
+def test_backup_with_a_malformed_database_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite://u:Rahasia-Sandi-77@host:port/klinik.db")
+    assert main(["backup", "copy.db"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error and "Rahasia-Sandi-77" not in error
+    assert "u:***@" in error
+
+
+def test_non_numeric_port_setting_is_explained_in_indonesian(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", GOOD_TOKEN)
+    monkeypatch.setenv("WEBHOOK_PORT", "delapan")
+    error = run_and_read_error(capsys)
+    assert error == "Gagal memulai: Pengaturan WEBHOOK_PORT tidak sah: harus berupa bilangan bulat."
+
+
 def test_unreachable_api(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

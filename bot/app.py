@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 import handlers
 from bot.flood import FloodControl
 from bot.http_transport import AiohttpRequest
+from bot.logsafety import hide_token_in_logs
 from bot.polling import ConfirmingPollRequest, UpdateTracker
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
@@ -74,6 +75,7 @@ def build_runtime(
 def build_application(
     settings: Settings, database: Database, clock: Callable[[], datetime] = utcnow
 ) -> Application:
+    hide_token_in_logs(settings.telegram_bot_token)  # before PTB logs its URL, at DEBUG
     runtime = build_runtime(settings, database, clock)
     updates = UpdateTracker()  # polling confirms an update to Telegram once it is handled
     flood = FloodControl(settings.flood_rate_per_second, settings.flood_burst)

@@ -12,6 +12,7 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
+from bot.logsafety import hide_token_in_logs
 from bot.settings import Settings, SettingsError, load_settings
 from models.db import DatabaseError
 from models.types import utcnow
@@ -72,6 +73,7 @@ def run(webhook: bool = False) -> int:
     from bot.app import build_application, prepare_database
 
     settings = load_settings().check()
+    hide_token_in_logs(settings.telegram_bot_token)
     if webhook:
         settings.check_webhook()
     database = prepare_database(settings)

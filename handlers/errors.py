@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
+from bot.logsafety import mask
 from bot.runtime import runtime_of
 from bot.services.dialog import AlreadyRecorded
 
@@ -74,7 +75,7 @@ async def _report_to_admins(
     except Exception:  # the database may be what failed: this process's record decides
         log.warning("error report not recorded in the database", exc_info=True)
     text = runtime.renderer.text(
-        "common/admin_error_report", {"kind": kind, "message": str(error)[:300]}
+        "common/admin_error_report", {"kind": kind, "message": mask(str(error))[:300]}
     )
     for admin_id in runtime.settings.admin_ids:
         try:

@@ -93,6 +93,24 @@ def parse_database_url(url: str) -> URL:
         ) from None
 
 
+def _without_row_values(context: Any) -> None:
+    """PostgreSQL quotes the row's values in a constraint error's DETAIL ("Failing row
+    contains (…)", "Key (…)=(…) already exists") and may in its CONTEXT: users' answers. They
+    are cut from the error itself, so no log and no admin report can show them."""
+    diag = getattr(context.original_exception, "diag", None)
+    quoted = [
+        t for t in (getattr(diag, "message_detail", None), getattr(diag, "context", None)) if t
+    ]
+    if not quoted:
+        return
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            message = error.args[0]
+            for text in quoted:
+                message = message.replace(text, "(hidden: it may quote users' data)")
+            error.args = (message, *error.args[1:])
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # WAL lets the scheduler read while a handler writes; foreign keys make cascades work;
     # busy_timeout waits for a writer instead of failing with "database is locked".
@@ -121,6 +139,7 @@ def create_db_engine(url: str) -> Engine:
             engine = create_engine(
                 url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
             )
+            event.listen(engine, "handle_error", _without_row_values)
     except (NoSuchModuleError, ImportError) as exc:
         raise DatabaseError(
             f"Jenis basis data '{parsed.drivername}' di DATABASE_URL tidak didukung; "

@@ -18,6 +18,8 @@ SECRET_ANDI = "Rahasia Andi 5521"
 SECRET_BUDI = "Rahasia Budi 7730"
 
 
+# On PostgreSQL the constraint error quotes the row ("DETAIL: Failing row contains (…)").
+@pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_an_unhandled_error_is_logged_told_and_reported_once(
     bot: RunningBot,
     emulator: BotApiEmulator,
@@ -34,12 +36,16 @@ async def test_an_unhandled_error_is_logged_told_and_reported_once(
         await press(user, "Profil Inovasi Daerah")
     # A fault of our own making, as a broken deploy could leave it: a constraint that refuses
     # every answer (the failing statement carries the user's text as a parameter).
+    moment = "DATETIME" if bot.database.is_sqlite else "TIMESTAMP WITH TIME ZONE"
+    key = "INTEGER PRIMARY KEY" if bot.database.is_sqlite else "SERIAL PRIMARY KEY"
     with bot.database.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE answers")
         connection.exec_driver_sql(
-            "CREATE TABLE answers (id INTEGER PRIMARY KEY, draft_id INTEGER NOT NULL,"
+            "DROP TABLE answers" + ("" if bot.database.is_sqlite else " CASCADE")
+        )
+        connection.exec_driver_sql(
+            f"CREATE TABLE answers (id {key}, draft_id INTEGER NOT NULL,"
             " section_key VARCHAR NOT NULL, value TEXT NOT NULL CHECK (value = ''),"
-            " updated_at DATETIME NOT NULL)"
+            f" updated_at {moment} NOT NULL)"
         )
     caplog.set_level(logging.INFO)  # what production logs (DEBUG is for development)
 

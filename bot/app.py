@@ -68,6 +68,9 @@ def build_runtime(
         reminder_time=settings.reminder_time,
         reminder_grace=timedelta(hours=settings.reminder_grace_hours),
         clock=clock,
+        max_drafts_per_user=settings.max_drafts_per_user,
+        max_open_consultations=settings.max_open_consultations,
+        max_revisions_per_section=settings.max_revisions_per_section,
     )
     return Runtime(settings=settings, dialog=build_dialog(context), renderer=Renderer(settings.tz))
 

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # many hours, this many times; unanswered after the last round it expires.
     consultation_expiry_hours: float = Field(default=24.0, gt=0)
     consultation_reannouncements: int = Field(default=1, ge=0, le=5)
+    # Per-account limits: drafts of one's own, consultation requests not yet finished, and
+    # earlier texts kept per section (the oldest beyond it are dropped).
+    max_drafts_per_user: int = Field(default=20, ge=1, le=1000)
+    max_open_consultations: int = Field(default=3, ge=1, le=100)
+    max_revisions_per_section: int = Field(default=20, ge=0, le=1000)
     # Reminders before a confirmed consultation session, in hours before it.
     session_reminder_hours: Annotated[tuple[float, ...], NoDecode] = (24.0, 1.0)
 

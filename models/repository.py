@@ -78,8 +78,11 @@ def answers_of_many(session: Session, draft_ids: list[int]) -> dict[int, dict[st
     return result
 
 
-def store_answer(session: Session, draft: Draft, section_key: str, value: str) -> bool:
-    """Insert or replace an answer; a replaced text is kept as a revision. True if changed."""
+def store_answer(
+    session: Session, draft: Draft, section_key: str, value: str, keep_revisions: int | None = None
+) -> bool:
+    """Insert or replace an answer; a replaced text is kept as a revision, at most the newest
+    `keep_revisions` of them per section (None: all). True if changed."""
     assert draft.id is not None
     now = utcnow()
     query = select(Answer).where(Answer.draft_id == draft.id, Answer.section_key == section_key)
@@ -97,9 +100,27 @@ def store_answer(session: Session, draft: Draft, section_key: str, value: str) -
         answer.value = value
         answer.updated_at = now
         session.add(answer)
+        if keep_revisions is not None:
+            prune_revisions(session, draft.id, section_key, keep_revisions)
     draft.updated_at = now
     session.add(draft)
     return True
+
+
+def prune_revisions(session: Session, draft_id: int, section_key: str, keep: int) -> None:
+    """Drop a section's revisions beyond the newest `keep` (one statement)."""
+    session.flush()
+    of_section = (
+        col(AnswerRevision.draft_id) == draft_id,
+        col(AnswerRevision.section_key) == section_key,
+    )
+    newest = (
+        select(AnswerRevision.id)
+        .where(*of_section)
+        .order_by(col(AnswerRevision.id).desc())
+        .limit(keep)
+    )
+    session.exec(delete(AnswerRevision).where(*of_section, col(AnswerRevision.id).not_in(newest)))
 
 
 def revisions_count(session: Session, draft_id: int, section_key: str) -> int:

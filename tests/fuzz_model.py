@@ -30,6 +30,7 @@ from bot.services.answers import InvalidAnswer, clean_month, clean_text, match_c
 from bot.services.completeness import assess
 from bot.services.dialog import Dialog
 from bot.services.formats import FormatRegistry, ProposalFormat, Section
+from bot.services.limits import DEFAULT_MAX_DRAFTS
 from bot.services.replies import CopyReply, Outcome
 from models import repository as repo
 from models.competitions import Competition, Stage
@@ -242,6 +243,8 @@ class DraftingModel:
             user.place = None  # the format chooser
             return KNOWN
         if self.formats.get(parts[0]) is None:
+            return KNOWN
+        if len(user.drafts) >= DEFAULT_MAX_DRAFTS:  # told to delete one first; stays put
             return KNOWN
         self._created_format[user.user_id] = parts[0]
         return CREATED

@@ -937,6 +937,9 @@ def test_every_reply_renders_as_valid_telegram_html(
     d.text(ASN, "x")
     d.text(ASN, "Senin <pagi> & sore")
     cid = consultation_ids(dialog, ASN)[0]
+    ctx.max_open_consultations = 1  # the one just asked for is as many as allowed
+    d.callback(ASN, "k:n")
+    ctx.max_open_consultations = 3
     for user_id in (ASN, MENTOR_A, ADMIN_ID):
         d.callback(user_id, f"k:v:{cid}")
     d.callback(MENTOR_A, f"k:dv:{cid}")

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.services import limits
 from bot.services.answers import display_value
 from bot.services.context import ServiceContext
 from bot.services.drafting import DraftView
@@ -253,6 +254,8 @@ class ConsultationService:
     # ---- asking for a consultation --------------------------------------------------------------
 
     def start_request(self, session: Session, user_id: int, draft_id: int | None = None) -> Outcome:
+        if full := limits.consultations_full(session, user_id, self.ctx.max_open_consultations):
+            return full
         state = repo.get_state(session, user_id)
         if draft_id is not None:
             if repo.owned_draft(session, user_id, draft_id) is None:
@@ -393,6 +396,11 @@ class ConsultationService:
         self, session: Session, state: ConversationState, times: str | None, edit: bool = False
     ) -> Outcome:
         """Store the request at once, then route it to mentors."""
+        if full := limits.consultations_full(
+            session, state.user_id, self.ctx.max_open_consultations
+        ):
+            repo.clear_flow(state)  # one reopened by a mentor meanwhile took the last place
+            return full
         data = state.data
         draft_id = data.get("draft")
         if draft_id and repo.owned_draft(session, state.user_id, draft_id) is None:

@@ -8,6 +8,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.formats import FormatRegistry
+from bot.services.limits import (
+    DEFAULT_MAX_DRAFTS,
+    DEFAULT_MAX_OPEN_CONSULTATIONS,
+    DEFAULT_MAX_REVISIONS,
+)
 from models.db import Database
 from models.types import utcnow
 
@@ -24,6 +29,10 @@ class ServiceContext:
     reminder_time: time = time(8, 0)
     reminder_grace: timedelta = timedelta(hours=6)
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Per-account limits (bot/services/limits.py).
+    max_drafts_per_user: int = DEFAULT_MAX_DRAFTS
+    max_open_consultations: int = DEFAULT_MAX_OPEN_CONSULTATIONS
+    max_revisions_per_section: int = DEFAULT_MAX_REVISIONS
 
     def now(self) -> datetime:
         return self.clock()

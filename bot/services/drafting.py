@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.services import limits
 from bot.services.answers import (
     InvalidAnswer,
     clean_month,
@@ -148,6 +149,8 @@ class DraftingService:
 
     def choose_format(self, session: Session, user_id: int) -> Outcome:
         repo.clear_flow(repo.get_state(session, user_id))
+        if full := limits.drafts_full(session, user_id, self.ctx.max_drafts_per_user):
+            return full
         buttons = [Button(data=f"n:{f.key}", text=f.title) for f in self.ctx.formats]
         return Outcome().add(
             Reply("draft/choose_format", {"formats": list(self.ctx.formats)}, one_per_row(buttons))
@@ -157,6 +160,8 @@ class DraftingService:
         fmt = self.ctx.formats.get(format_key)
         if fmt is None:
             return Outcome(notice="stale_button", notice_alert=True)
+        if full := limits.drafts_full(session, user_id, self.ctx.max_drafts_per_user):
+            return full
         draft = Draft(owner_id=user_id, format_key=fmt.key, resume_section=fmt.sections[0].key)
         session.add(draft)
         session.flush()
@@ -338,7 +343,9 @@ class DraftingService:
         except InvalidAnswer as invalid:
             state.last_text_target = None
             return Outcome().add(Reply(invalid.template, {"section": section, **invalid.context}))
-        repo.store_answer(session, view.draft, section_key, value)
+        repo.store_answer(
+            session, view.draft, section_key, value, self.ctx.max_revisions_per_section
+        )
         self._remember_text(state, view.draft, section, len(text))
         view.answers[section_key] = value
         outcome = Outcome().add(
@@ -521,7 +528,9 @@ class DraftingService:
         acknowledged: bool = False,
     ) -> Outcome:
         outcome = outcome or Outcome()
-        changed = repo.store_answer(session, view.draft, section.key, value)
+        changed = repo.store_answer(
+            session, view.draft, section.key, value, self.ctx.max_revisions_per_section
+        )
         view.answers[section.key] = value
         if state.flow == EDIT:
             repo.clear_flow(state)

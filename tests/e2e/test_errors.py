@@ -10,12 +10,20 @@ import pytest
 
 from bot.emulator import BotApiEmulator
 from handlers import errors
+from models.db import Database
 from tests.conftest import ADMIN_ID
 from tests.e2e.chat import plain, press, register, say
 from tests.e2e.conftest import RunningBot
 
 SECRET_ANDI = "Rahasia Andi 5521"
 SECRET_BUDI = "Rahasia Budi 7730"
+
+
+def _drop_constraint(url: str) -> None:
+    database = Database(url)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE answers DROP CONSTRAINT refuse_answers")
+    database.dispose()
 
 
 # On PostgreSQL the constraint error quotes the row ("DETAIL: Failing row contains (…)").
@@ -25,6 +33,7 @@ async def test_an_unhandled_error_is_logged_told_and_reported_once(
     emulator: BotApiEmulator,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.setattr(errors, "_last_reported", {})
     admin = emulator.user(ADMIN_ID, first_name="Admin")
@@ -36,17 +45,19 @@ async def test_an_unhandled_error_is_logged_told_and_reported_once(
         await press(user, "Profil Inovasi Daerah")
     # A fault of our own making, as a broken deploy could leave it: a constraint that refuses
     # every answer (the failing statement carries the user's text as a parameter).
-    moment = "DATETIME" if bot.database.is_sqlite else "TIMESTAMP WITH TIME ZONE"
-    key = "INTEGER PRIMARY KEY" if bot.database.is_sqlite else "SERIAL PRIMARY KEY"
     with bot.database.engine.begin() as connection:
-        connection.exec_driver_sql(
-            "DROP TABLE answers" + ("" if bot.database.is_sqlite else " CASCADE")
-        )
-        connection.exec_driver_sql(
-            f"CREATE TABLE answers (id {key}, draft_id INTEGER NOT NULL,"
-            " section_key VARCHAR NOT NULL, value TEXT NOT NULL CHECK (value = ''),"
-            f" updated_at {moment} NOT NULL)"
-        )
+        if bot.database.is_sqlite:
+            connection.exec_driver_sql("DROP TABLE answers")
+            connection.exec_driver_sql(
+                "CREATE TABLE answers (id INTEGER PRIMARY KEY, draft_id INTEGER NOT NULL,"
+                " section_key VARCHAR NOT NULL, value TEXT NOT NULL CHECK (value = ''),"
+                " updated_at DATETIME NOT NULL)"
+            )
+        else:  # the server's database is shared by later tests: the constraint is removed after
+            connection.exec_driver_sql(
+                "ALTER TABLE answers ADD CONSTRAINT refuse_answers CHECK (value = '') NOT VALID"
+            )
+            request.addfinalizer(lambda: _drop_constraint(bot.settings.database_url))
     caplog.set_level(logging.INFO)  # what production logs (DEBUG is for development)
 
     for user, secret in zip(users, (SECRET_ANDI, SECRET_BUDI), strict=True):

@@ -8,6 +8,7 @@ from typing import Any
 from telegram import Update
 
 from bot.flood import PRUNE_EVERY, FloodControl
+from bot.settings import Settings
 
 USER = 1001
 
@@ -83,6 +84,15 @@ async def test_blocking_the_bot_is_never_dropped_and_groups_get_no_notice() -> N
     assert flood.admit(message(1))
     assert flood.admit(member_change(2))
     assert not flood.admit(message(3, chat_type="group"))
+    await asyncio.sleep(0)
+    assert told == []
+
+
+async def test_the_default_settings_let_a_long_paste_and_an_album_through() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    flood, _clock, told = control(settings.flood_burst, settings.flood_rate_per_second)
+    # A 40,000-character paste arrives as 10 messages within a second, then an album of 10.
+    assert all(flood.admit(message(n)) for n in range(20))
     await asyncio.sleep(0)
     assert told == []
 

@@ -399,7 +399,7 @@ class ConsultationService:
         if full := limits.consultations_full(
             session, state.user_id, self.ctx.max_open_consultations
         ):
-            repo.clear_flow(state)  # one reopened by a mentor meanwhile took the last place
+            repo.clear_flow(state)  # the authority: a flow begun before the limit was lowered
             return full
         data = state.data
         draft_id = data.get("draft")

@@ -753,23 +753,23 @@ def _docx_approval(doc: Any, approval: Approval, usable: int) -> None:
     doc.add_paragraph().paragraph_format.space_after = Pt(18)
     half = [usable // 2, usable - usable // 2]
     signatures = _docx_grid(doc, 2, half, borders=False)
-    row = _docx_row(signatures, ("", ""), half)
-    for cell, signature, first in zip(
-        row.cells, (approval.left, approval.right), ("", approval.place_date), strict=True
-    ):
-        lines = [first, signature.above, signature.position, "", "", "", ""]
-        cell.paragraphs[0].add_run(lines[0])
-        for text in lines[1:]:
+    left, right = approval.left, approval.right
+    # One row each for the titles, the names and the NIPs, so that both names stand on one
+    # line whatever the length of the positions above them.
+    titles = _docx_row(signatures, ("", approval.place_date), half)
+    for cell, signature in zip(titles.cells, (left, right), strict=True):
+        for text in (signature.above, signature.position):
             cell.add_paragraph(text).paragraph_format.space_after = 0
-        name = cell.add_paragraph()
-        name.paragraph_format.space_after = 0
-        name_run = name.add_run(signature.name)
-        name_run.font.bold = True
-        name_run.font.underline = not signature.name.startswith(".")
-        if signature.nip:
-            cell.add_paragraph(signature.nip).paragraph_format.space_after = 0
-        for paragraph in cell.paragraphs:
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    names = _docx_row(signatures, (left.name, right.name), half, bold=True)
+    for cell, signature in zip(names.cells, (left, right), strict=True):
+        paragraph = cell.paragraphs[0]
+        paragraph.paragraph_format.space_before = Pt(64)  # room to sign
+        paragraph.runs[-1].font.underline = not signature.name.startswith(".")
+    _docx_row(signatures, (left.nip, right.nip), half)
+    for row in signatures.rows:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 # ---- PDF -----------------------------------------------------------------------------------------
@@ -904,32 +904,32 @@ class _PdfWriter:
             pdf.ln(1.5)
         pdf.ln(12)
         half = pdf.epw / 2
+        left, right = approval.left, approval.right
+        line = self.size * 0.55
+
+        def column(index: int, texts: tuple[str, ...], top: float, style: str = "") -> float:
+            pdf.set_xy(pdf.l_margin + index * half, top)
+            pdf.set_font(self.family, style, self.size)
+            for text in texts:
+                pdf.set_x(pdf.l_margin + index * half)
+                pdf.multi_cell(half, line, self.printable(text) or " ", align="C")
+            return pdf.get_y()
+
+        # Titles, names and NIPs each on one line across both columns (as the DOCX rows).
         top = pdf.get_y()
-        bottoms = []
-        for column, (signature, first) in enumerate(
-            ((approval.left, ""), (approval.right, approval.place_date))
-        ):
-            pdf.set_xy(pdf.l_margin + column * half, top)
-            lines = [(first, ""), (signature.above, ""), (signature.position, "")]
-            for text, style in lines:
-                pdf.set_font(self.family, style, self.size)
-                pdf.set_x(pdf.l_margin + column * half)
-                pdf.multi_cell(half, self.size * 0.55, self.printable(text) or " ", align="C")
-            pdf.ln(24)  # room to sign
-            pdf.set_x(pdf.l_margin + column * half)
-            pdf.set_font(self.family, "B", self.size)
-            underline = not signature.name.startswith(".")
-            pdf.multi_cell(half, self.size * 0.55, self.printable(signature.name), align="C")
-            if underline:
+        below = max(
+            column(0, ("", left.above, left.position), top),
+            column(1, (approval.place_date, right.above, right.position), top),
+        )
+        names_top = below + 24  # room to sign
+        for index, signature in enumerate((left, right)):
+            bottom = column(index, (signature.name,), names_top, "B")
+            if not signature.name.startswith("."):
                 width = min(pdf.get_string_width(self.printable(signature.name)), half - 4)
-                left = pdf.l_margin + column * half + (half - width) / 2
-                pdf.line(left, pdf.get_y() - 0.6, left + width, pdf.get_y() - 0.6)
-            if signature.nip:
-                pdf.set_font(self.family, "", self.size)
-                pdf.set_x(pdf.l_margin + column * half)
-                pdf.multi_cell(half, self.size * 0.55, self.printable(signature.nip), align="C")
-            bottoms.append(pdf.get_y())
-        pdf.set_xy(pdf.l_margin, max(bottoms))
+                x = pdf.l_margin + index * half + (half - width) / 2
+                pdf.line(x, bottom - 0.6, x + width, bottom - 0.6)
+            column(index, (signature.nip,), bottom)
+        pdf.set_x(pdf.l_margin)
 
     def block(self, block: Block) -> None:
         if isinstance(block, Heading):
@@ -991,6 +991,7 @@ class _PdfWriter:
         size = self.size - 0.5
         pdf.set_font(self.family, "", size)
         with pdf.table(
+            align="LEFT",  # from the left margin, as the text (centred on the page by default)
             col_widths=table.widths,
             text_align="LEFT",
             line_height=size * 0.5,

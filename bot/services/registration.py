@@ -187,8 +187,10 @@ class RegistrationService:
         if user is None or state.flow != REGISTER or state.step != "nip":
             return Outcome(notice="stale_button", notice_alert=True)
         repo.clear_flow(state)
-        return Outcome().add(Reply("register/nip_skipped", edit=True)).add(
-            self.main_menu(session, user)
+        return (
+            Outcome()
+            .add(Reply("register/nip_skipped", edit=True))
+            .add(self.main_menu(session, user))
         )
 
     def remove_nip(self, session: Session, user_id: int) -> Outcome:

@@ -13,6 +13,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from bot.services import documents
@@ -208,6 +210,31 @@ def test_work_steps_are_printed_once_in_their_table(iid) -> None:
     assert text.count("Bidan desa berkunjung") == 1
 
 
+def test_a_paragraph_after_the_last_step_follows_the_steps_table(iid) -> None:
+    answers = strong_iid_answers()
+    answers["cara_kerja"] += "\n\nDengan alur ini rujukan tidak lagi terlambat."
+    blocks = build_proposal(iid, answers, FACTS).blocks
+    steps = next(i for i, b in enumerate(blocks) if isinstance(b, Table) and "Langkah" in b.caption)
+    assert blocks[steps].rows[-1][1].endswith("sampai ibu melahirkan.")
+    assert blocks[steps + 1] == documents.Paragraph("Dengan alur ini rujukan tidak lagi terlambat.")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    legal=st.text(alphabet=st.sampled_from("1a.-•;: \nRpAPBD2025jutaxX,"), max_size=120),
+    steps=st.text(alphabet=st.sampled_from("123. \n\n-•abc"), max_size=120),
+    budget=st.text(
+        alphabet=st.sampled_from("Rp 0123456789.,jutamiliarpertahun2025APBD;\n"), max_size=80
+    ),
+)
+def test_any_list_steps_or_budget_text_renders(legal: str, steps: str, budget: str) -> None:
+    fmt = FormatRegistry.load()["iid"]
+    answers = dict(strong_iid_answers(), dasar_hukum=legal, cara_kerja=steps, anggaran=budget)
+    document = build_proposal(fmt, {k: v for k, v in answers.items() if v.strip()}, FACTS)
+    assert render_docx(document)[:2] == b"PK"
+    assert render_pdf(document)[:4] == b"%PDF"
+
+
 def test_budget_table_has_a_row_per_year_and_a_total(iid) -> None:
     document = build_proposal(iid, strong_iid_answers(), FACTS)
     budget = next(b for b in document.blocks if isinstance(b, Table) and "anggaran" in b.caption)
@@ -274,7 +301,7 @@ def test_docx_has_page_number_fields_a4_and_metadata(iid) -> None:
 def test_docx_language_is_indonesian_and_font_from_the_layout(iid) -> None:
     doc = Document(io.BytesIO(render_docx(build_proposal(iid, strong_iid_answers(), FACTS))))
     styles_xml = doc.styles.element.xml
-    assert "en-US" not in styles_xml
+    assert "en-US" not in styles_xml and "en-US" not in doc.settings.element.xml
     defaults = doc.styles.element.find(qn("w:docDefaults"))
     lang = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
     assert lang.get(qn("w:val")) == "id-ID"

@@ -287,6 +287,8 @@ class _Builder:
         self.group: str | None = None
         self.placed: set[int] = set()
         self.steps_as_list: set[str] = set()
+        self.steps: dict[str, list[str]] = {}  # a section's steps, for its table
+        self.epilogue: dict[str, list[Block]] = {}  # printed after the section's tables
 
     def blocks(self) -> list[Block]:
         filled = [s for s in self.fmt.sections if self.answers.get(s.key)]
@@ -302,6 +304,7 @@ class _Builder:
             else:
                 self._long(section)
             self._derived_after(section.key)
+            self.out.extend(self.epilogue.get(section.key, []))
             index += 1
         self._derived_after(None)  # tables whose anchor section is empty go last
         return self.out
@@ -337,13 +340,18 @@ class _Builder:
             self._heading(section.title)
         value = self._value(section)
         steps = split_steps(value) if section.key in self._steps_sections() else []
+        as_list = section.key in self.layout.get("list_sections", [])
         if steps:
             # The steps are printed once, in their table (or as a list when a step is too long
-            # for a table row); only what the user wrote before the first step stays a paragraph.
+            # for a table row); what the user wrote before the first step stays a paragraph
+            # above it, paragraphs after the last step's own follow the table.
+            last, _, rest = steps[-1].partition("\n\n")
+            steps[-1] = last.strip()
+            self.steps[section.key] = steps
+            self.epilogue[section.key] = [_block_of(p, as_list) for p in paragraphs_of(rest)]
             value = _before_first_step(value, steps[0])
             if max(len(step) for step in steps) > STEP_CELL_MAX:
                 self.steps_as_list.add(section.key)
-        as_list = section.key in self.layout.get("list_sections", [])
         self.out.extend(_block_of(p, as_list) for p in paragraphs_of(value))
         if section.key in self.steps_as_list:
             items = (ListItem(f"{n}.", step) for n, step in enumerate(steps, start=1))
@@ -400,7 +408,7 @@ class _Builder:
     def _steps_rows(self, spec: dict) -> tuple[tuple[str, ...], ...]:
         if spec["section"] in self.steps_as_list:
             return ()
-        steps = split_steps(clean(self.answers.get(spec["section"], "")))
+        steps = self.steps.get(spec["section"], [])
         return tuple((f"{n}.", " ".join(s.split())) for n, s in enumerate(steps, start=1))
 
     def _budget_rows(self, spec: dict) -> tuple[tuple[str, ...], ...]:
@@ -620,6 +628,9 @@ def _docx_styles(doc: Any, layout: dict[str, Any]) -> None:
         style.paragraph_format.space_after = Pt(6)
     for run_properties in styles.element.iter(qn("w:rPr")):
         _docx_run_font(run_properties, font, language)
+    theme_language = doc.settings.element.find(qn("w:themeFontLang"))
+    if theme_language is not None:
+        theme_language.set(qn("w:val"), language)
 
 
 def _docx_run_font(run_properties: Any, font: str, language: str) -> None:

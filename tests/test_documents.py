@@ -377,7 +377,7 @@ def test_approval_page_without_a_known_head_has_lines_to_fill_by_hand(iid) -> No
 
 
 def test_filename_is_cut_at_a_word_boundary(iid) -> None:
-    title = "Sistem Informasi Pemantauan Terpadu Ibu Hamil Risiko Tinggi Berbasis Masyarakat Desa"
+    title = "Sistem Informasi Pemantauan Terpadu Ibu Hamil Berisiko Tinggi Berbasis Masyarakat Desa"
     stem = build_proposal(iid, {"nama": title}, replace(FACTS, title=title)).filename_stem
     words = stem.removeprefix("Proposal_").split("_")
     assert words == title.split()[: len(words)] and len(words) >= 5

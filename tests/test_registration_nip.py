@@ -72,6 +72,13 @@ def test_registration_asks_the_nip_and_a_wrong_one_changes_nothing(dialog: Dialo
     assert dialog.callback(ANDI, "r:s").notice == "stale_button"  # the step is over
 
 
+def test_cancelling_at_the_nip_step_skips_it(dialog: Dialog) -> None:
+    register_until_nip(dialog, ANDI)
+    assert templates(dialog.command(ANDI, "batal")) == ["register/nip_skipped", "menu/main"]
+    assert templates(dialog.command(ANDI, "start")) == ["menu/main"]
+    assert nip_of(dialog, ANDI) is None
+
+
 def test_registration_nip_can_be_skipped_and_filled_later_in_the_profile(
     dialog: Dialog,
 ) -> None:

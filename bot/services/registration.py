@@ -54,7 +54,11 @@ class RegistrationService:
         return self.change(session, user_id, parts[0])
 
     def _pause(self, session: Session, state: ConversationState, args: str = "") -> Outcome:
+        at_nip = state.step == "nip"
         repo.clear_flow(state)
+        user = session.get(User, state.user_id)
+        if at_nip and user is not None:  # registered already: the NIP is optional
+            return Outcome().add(Reply("register/nip_skipped")).add(self.main_menu(session, user))
         return Outcome().add(Reply("common/cancelled", {"flow": REGISTER}))
 
     def start(self, session: Session, user_id: int) -> Outcome:

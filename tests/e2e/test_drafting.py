@@ -357,7 +357,7 @@ async def test_admin_manages_the_opd_list_and_asn_cannot(
     await register(admin, name="Admin Klinik", opd="brida")
     await register(andi)
     assert "khusus untuk admin" in plain(await say(andi, "/opd"))
-    for data in ("o:a", "o:d", "o:l", "o:x:1"):
+    for data in ("o:a", "o:d", "o:l", "o:x:1", "o:h", "o:k:1", "o:r:1"):
         answer = await andi.press_data(data)
         assert answer["text"] == "Khusus admin.", data
         await andi.receive_all(idle=0.1)

@@ -219,7 +219,7 @@ def test_a_paragraph_after_the_last_step_follows_the_steps_table(iid) -> None:
     assert blocks[steps + 1] == documents.Paragraph("Dengan alur ini rujukan tidak lagi terlambat.")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     legal=st.text(alphabet=st.sampled_from("1a.-•;: \nRpAPBD2025jutaxX,"), max_size=120),
     steps=st.text(alphabet=st.sampled_from("123. \n\n-•abc"), max_size=120),
@@ -310,7 +310,7 @@ def test_docx_language_is_indonesian_and_font_from_the_layout(iid) -> None:
     for name in ("Normal", "Heading 1", "Heading 2"):
         fonts = doc.styles[name].element.find(f"{qn('w:rPr')}/{qn('w:rFonts')}")
         assert fonts.get(qn("w:ascii")) == layout["font"] == "Arial", name
-        assert fonts.get(qn("w:asciiTheme")) is None, name
+        assert not [a for a in fonts.attrib if a.lower().endswith("theme")], name
 
 
 def test_docx_tables_keep_captions_and_fit_their_columns(iid) -> None:
@@ -328,7 +328,7 @@ def test_docx_tables_keep_captions_and_fit_their_columns(iid) -> None:
 def test_pdf_caption_is_on_the_page_of_its_tables_first_row(iid) -> None:
     """Whatever the length of the text before it, a caption never ends a page alone."""
     checked = 0
-    for extra in range(0, 60, 2):
+    for extra in range(0, 60, 4):
         answers = strong_iid_answers()
         answers["keunggulan"] += " Kalimat tambahan untuk menggeser tata letak." * extra
         reader = PdfReader(io.BytesIO(render_pdf(build_proposal(iid, answers, FACTS))))
@@ -338,7 +338,7 @@ def test_pdf_caption_is_on_the_page_of_its_tables_first_row(iid) -> None:
             after = page.split(caption, 1)[1]
             assert first_cell in after, (extra, caption)
             checked += 1
-    assert checked == 60
+    assert checked == 30
 
 
 def test_approval_page_with_the_heads_and_the_authors_nip(iid) -> None:

@@ -642,7 +642,7 @@ def _docx_run_font(run_properties: Any, font: str, language: str) -> None:
         fonts = OxmlElement("w:rFonts")
         run_properties.insert(0, fonts)
     for attribute in list(fonts.attrib):
-        if attribute.endswith("Theme"):  # a theme font (Calibri) would win over ours
+        if attribute.lower().endswith("theme"):  # a theme font (Calibri) would win over ours
             del fonts.attrib[attribute]
     for script in ("ascii", "hAnsi", "cs", "eastAsia"):
         fonts.set(qn(f"w:{script}"), font)

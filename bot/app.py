@@ -63,6 +63,7 @@ def build_runtime(
         tz=settings.tz,
         admin_ids=settings.admin_ids,
         region_name=settings.region_name,
+        region_capital=settings.region_capital,
         continuation_window_seconds=settings.continuation_window_seconds,
         reminder_offsets_days=settings.reminder_offsets_days,
         reminder_time=settings.reminder_time,

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Makassar"
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     region_name: str = "Kabupaten Sidenreng Rappang"
+    # The place printed before the date on a proposal's approval page (the region's capital);
+    # empty: the region's name without "Kabupaten"/"Kota"/"Provinsi".
+    region_capital: str = ""
     # Seconds within which a further text from the same user is taken as the rest of a long
     # text that the Telegram client split into several messages.
     continuation_window_seconds: float = 5.0

@@ -32,6 +32,10 @@ class Opd(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True, index=True)
     active: bool = Field(default=True)
+    # The head of the office, signing the proposal's approval page (set by admins in /opd).
+    head_name: str | None = Field(default=None, max_length=200)
+    head_nip: str | None = Field(default=None, max_length=18)
+    head_position: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created_at()
 
 
@@ -43,6 +47,8 @@ class User(SQLModel, table=True):
     id: int = _telegram_id_pk()
     full_name: str | None = Field(default=None, max_length=200)
     opd_id: int | None = Field(default=None, foreign_key="opd.id", ondelete="SET NULL")
+    # Nomor Induk Pegawai: 18 digits without spaces, optional (printed on the approval page).
+    nip: str | None = Field(default=None, max_length=18)
     consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # False once Telegram answers 403: the user blocked the bot.

@@ -60,6 +60,7 @@ def register(
     dialog.text(user_id, name)
     found = dialog.text(user_id, opd)
     dialog.callback(user_id, buttons(found)[0].data)
+    dialog.callback(user_id, "r:s")  # the optional NIP: skipped
 
 
 def new_draft(dialog: Dialog, user_id: int, format_key: str = "iid") -> int:

@@ -227,6 +227,36 @@ def test_workbook_has_proposals_coverage_and_consultations(ctx: ServiceContext) 
     assert progress == []  # three rows: no progress report needed
 
 
+def test_workbook_scores_are_numbers_with_competitions_and_submission(
+    ctx: ServiceContext, clock
+) -> None:
+    ids = populate(ctx)
+    with ctx.db.session() as session:
+        link = session.exec(select(DraftLink).where(DraftLink.draft_id == ids["ready"])).one()
+        link.submitted_at = clock() - timedelta(days=2)
+        session.add(link)
+    book = load_workbook(io.BytesIO(build_workbook(ctx).content))
+    proposals = list(book["Usulan"].iter_rows(values_only=True))
+    rows = {r[1]: dict(zip(proposals[0], r, strict=True)) for r in proposals[1:]}
+    ready, weak, alone = rows[ids["ready"]], rows[ids["weak"]], rows[ids["formula"]]
+    assert isinstance(ready["Perkiraan skor IID"], int) and ready["Perkiraan skor IID"] > 0
+    assert ready["Skor IID maksimum"] == 111
+    assert ready["Lomba"] == "IGA 2026" and weak["Lomba"] == "IGA 2026"
+    assert ready["Dikirim ke lomba"] == "Sudah" and weak["Dikirim ke lomba"] == "Belum"
+    assert ready["Tanggal dikirim"] == datetime(2026, 11, 21, 10, 0)  # WITA, without the zone
+    assert alone["Lomba"] is None and alone["Tanggal dikirim"] is None
+
+
+def test_workbook_consultation_statuses_are_indonesian_words(ctx: ServiceContext) -> None:
+    populate(ctx)
+    with ctx.db.session() as session:
+        for status in ("open", "closed", "expired"):
+            session.add(Consultation(asn_id=ANDI, status=status, question="Bagaimana?"))
+    book = load_workbook(io.BytesIO(build_workbook(ctx).content))
+    statuses = [r[1] for r in book["Konsultasi"].iter_rows(min_row=2, values_only=True)]
+    assert statuses == ["Menunggu mentor", "Selesai", "Berakhir tanpa mentor"]
+
+
 def test_workbook_without_the_consultation_feature(ctx: ServiceContext, monkeypatch) -> None:
     monkeypatch.setattr(statistics, "_consultation_models", lambda: None)
     monkeypatch.setattr("bot.services.exports.PROGRESS_EVERY", 1)

@@ -48,7 +48,9 @@ def test_registration_name_then_opd_search(dialog: Dialog) -> None:
     found = dialog.text(USER, "kesehatn")  # a typo still finds it
     assert [b.text for b in buttons(found)] == ["Dinas Kesehatan"]
     done = dialog.callback(USER, buttons(found)[0].data)
-    assert templates(done)[-1] == "menu/main"
+    assert templates(done)[-2:] == ["register/welcome", "register/ask_nip"]
+    assert templates(dialog.callback(USER, "r:s")) == ["register/nip_skipped", "menu/main"]
+    assert dialog.callback(USER, "r:s").notice == "stale_button"  # skipped once only
     assert templates(dialog.command(USER, "start")) == ["menu/main"]
 
 

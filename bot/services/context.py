@@ -24,6 +24,7 @@ class ServiceContext:
     tz: ZoneInfo
     admin_ids: frozenset[int] = frozenset()
     region_name: str = ""
+    region_capital: str = ""
     continuation_window_seconds: float = 5.0
     reminder_offsets_days: tuple[int, ...] = (14, 7, 3, 1)
     reminder_time: time = time(8, 0)

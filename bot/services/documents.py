@@ -18,11 +18,14 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from jinja2 import Environment
 from sqlmodel import Session
 
@@ -32,14 +35,14 @@ from bot.services.completeness import assess
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat, Section
+from bot.services.nip import format_nip
 from bot.services.readiness import split_steps
 from bot.services.replies import Button, DocumentReply, Outcome, Reply, keyboard
-from bot.services.textutil import format_date_id
 from models import repository as repo
 from models.tables import Draft, Opd, User
 
 DOCUMENTS_DIR = TEMPLATES_DIR / "documents"
-STEP_CELL_MAX = 500  # a step in the "Langkah kerja" table; the full text is printed above it
+STEP_CELL_MAX = 1500  # longer steps are printed as a numbered list instead of a table
 FILENAME_MAX = 60
 
 # ---- the document model --------------------------------------------------------------------------
@@ -57,27 +60,64 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class ListItem:
+    marker: str  # as the user typed it ("1.", "a.", "-"), or "" for a plain line
+    text: str
+
+
+@dataclass(frozen=True)
+class ListBlock:
+    """Lines the user wrote one under the other (a legal basis, a numbered list): one item
+    each, with a hanging indent, never run together into one justified paragraph."""
+
+    items: tuple[ListItem, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     caption: str
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     widths: tuple[float, ...]  # relative column widths
+    total: bool = False  # the last row is a total (printed bold)
 
 
-Block = Heading | Paragraph | Table
-CoverStyle = Literal["kicker", "label", "title", "subtitle", "meta", "year", "note"]
+Block = Heading | Paragraph | ListBlock | Table
+CoverStyle = Literal["kicker", "label", "title", "subtitle", "meta", "author", "year", "note"]
 
 
 @dataclass(frozen=True)
 class CoverLine:
     style: CoverStyle
     text: str
+    space: float = 0  # points of space before the line
+
+
+@dataclass(frozen=True)
+class Signature:
+    above: str  # "Mengetahui," / "Pengusul,"
+    position: str
+    name: str
+    nip: str  # "NIP. 19800101 200501 1 001", a dotted line to fill by hand, or ""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The lembar pengesahan: what is approved, place and date, two signatures."""
+
+    title: str
+    intro: str
+    rows: tuple[tuple[str, str], ...]
+    place_date: str
+    left: Signature
+    right: Signature
 
 
 @dataclass(frozen=True)
 class ProposalDocument:
     title: str
     cover: tuple[CoverLine, ...]
+    approval: Approval
     blocks: tuple[Block, ...]
     header: str
     footer_before_page: str
@@ -89,13 +129,18 @@ class ProposalDocument:
 
 @dataclass(frozen=True)
 class CoverFacts:
-    """What the cover says besides the answers."""
+    """What the cover and the approval page say besides the answers."""
 
     title: str
     opd: str
     region: str
     owner: str
     day: date
+    owner_nip: str = ""
+    place: str = ""  # before the date on the approval page; "" = from the region's name
+    head_name: str = ""  # the head (kepala) of the OPD; "" = a dotted line to fill by hand
+    head_nip: str = ""
+    head_position: str = ""  # "" = "Kepala <OPD>"
 
 
 # ---- layout data ---------------------------------------------------------------------------------
@@ -134,26 +179,34 @@ def build_proposal(
 ) -> ProposalDocument:
     """The document of a draft: filled sections in the format's order, empty ones left out."""
     layout = load_layout()
+    region = clean(facts.region)
     values = {
         "title": clean(facts.title),
         "format": fmt.title,
         "opd": clean(facts.opd),
-        "region": clean(facts.region),
+        "region": region,
+        "government": government_of(region),
+        "place": clean(facts.place) or region_without_kind(region),
         "year": facts.day.year,
-        "date": format_date_id(facts.day),
+        "date": format_date(facts.day, format="d MMMM y", locale="id"),
         "owner": clean(facts.owner),
+        "owner_nip": format_nip(facts.owner_nip) if facts.owner_nip else "",
+        "head_name": clean(facts.head_name),
+        "head_nip": format_nip(facts.head_nip) if facts.head_nip else "",
+        "head_position": clean(facts.head_position),
         "missing": len(assess(fmt, answers).missing_required),
     }
     cover = [
-        CoverLine(line["style"], text)
+        CoverLine(line["style"], text, float(line.get("space", 0)))
         for line in layout["cover"]
         if (text := _render(line["text"], **values))
     ]
     if values["missing"]:
-        cover.append(CoverLine("note", _render(layout["cover_incomplete"], **values)))
+        cover.append(CoverLine("note", _render(layout["cover_incomplete"], **values), 12))
     return ProposalDocument(
         title=values["title"],
         cover=tuple(cover),
+        approval=_approval(layout["approval"], values),
         blocks=tuple(_Builder(fmt, answers, layout).blocks()),
         header=_render(layout["header"], **values),
         footer_before_page=layout["footer_before_page"],
@@ -162,6 +215,62 @@ def build_proposal(
         subject=fmt.title,
         filename_stem=_filename_stem(values["title"]),
     )
+
+
+def _approval(spec: dict[str, Any], values: dict[str, Any]) -> Approval:
+    rows = tuple(
+        (row["label"], text) for row in spec["rows"] if (text := _render(row["text"], **values))
+    )
+
+    def signature(side: dict[str, Any]) -> Signature:
+        name = _render(side["name"], **values)
+        nip = _render(side["nip"], **values)
+        if not nip and side.get("blank_nip"):
+            nip = spec["blank_nip"]
+        return Signature(
+            above=_render(side["above"], **values),
+            position=_render(side["position"], **values),
+            name=name or spec["blank_name"],
+            nip=f"{spec['nip_prefix']}{nip}" if nip and nip != spec["blank_nip"] else nip,
+        )
+
+    return Approval(
+        title=_render(spec["title"], **values),
+        intro=_render(spec["intro"], **values),
+        rows=rows,
+        place_date=_render(spec["place_date"], **values),
+        left=signature(spec["left"]),
+        right=signature(spec["right"]),
+    )
+
+
+_KINDS = (("kabupaten", "Kabupaten"), ("kab.", "Kabupaten"), ("kota", "Kota"))
+_KINDS += (("provinsi", "Provinsi"), ("prov.", "Provinsi"))
+
+
+def _split_region(region: str) -> tuple[str, str]:
+    """("Kabupaten", "Sidenreng Rappang") from "Kabupaten Sidenreng Rappang" (also "Kab.",
+    "Kota", "Provinsi", "Prov." and a leading "Pemerintah"); ("", name) when no kind is named."""
+    words = region.split()
+    if words and words[0].casefold() == "pemerintah":
+        words = words[1:]
+    if words:
+        for prefix, kind in _KINDS:
+            if words[0].casefold() == prefix:
+                return kind, " ".join(words[1:])
+    return "", " ".join(words)
+
+
+def government_of(region: str) -> str:
+    """The heading of the regional government: "PEMERINTAH KABUPATEN SIDENRENG RAPPANG"."""
+    kind, name = _split_region(region)
+    if not name:
+        return ""
+    return f"PEMERINTAH {kind.upper() or 'DAERAH'} {name.upper()}".replace("  ", " ")
+
+
+def region_without_kind(region: str) -> str:
+    return _split_region(region)[1]
 
 
 class _Builder:
@@ -177,6 +286,9 @@ class _Builder:
         self.tables = 0
         self.group: str | None = None
         self.placed: set[int] = set()
+        self.steps_as_list: set[str] = set()
+        self.steps: dict[str, list[str]] = {}  # a section's steps, for its table
+        self.epilogue: dict[str, list[Block]] = {}  # printed after the section's tables
 
     def blocks(self) -> list[Block]:
         filled = [s for s in self.fmt.sections if self.answers.get(s.key)]
@@ -192,6 +304,7 @@ class _Builder:
             else:
                 self._long(section)
             self._derived_after(section.key)
+            self.out.extend(self.epilogue.get(section.key, []))
             index += 1
         self._derived_after(None)  # tables whose anchor section is empty go last
         return self.out
@@ -225,7 +338,28 @@ class _Builder:
         else:
             self.group = None
             self._heading(section.title)
-        self.out.extend(Paragraph(p) for p in paragraphs_of(self._value(section)))
+        value = self._value(section)
+        steps = split_steps(value) if section.key in self._steps_sections() else []
+        as_list = section.key in self.layout.get("list_sections", [])
+        if steps:
+            # The steps are printed once, in their table (or as a list when a step is too long
+            # for a table row); what the user wrote before the first step stays a paragraph
+            # above it, paragraphs after the last step's own follow the table.
+            last, _, rest = steps[-1].partition("\n\n")
+            steps[-1] = last.strip()
+            self.steps[section.key] = steps
+            self.epilogue[section.key] = [_block_of(p, as_list) for p in paragraphs_of(rest)]
+            value = _before_first_step(value, steps[0])
+            if max(len(step) for step in steps) > STEP_CELL_MAX:
+                self.steps_as_list.add(section.key)
+        self.out.extend(_block_of(p, as_list) for p in paragraphs_of(value))
+        if section.key in self.steps_as_list:
+            items = (ListItem(f"{n}.", step) for n, step in enumerate(steps, start=1))
+            self.out.append(ListBlock(tuple(items)))
+
+    def _steps_sections(self) -> set[str]:
+        specs = self.layout.get("derived_tables", [])
+        return {spec["section"] for spec in specs if spec["kind"] == "steps"}
 
     def _value(self, section: Section) -> str:
         return clean(display_value(section, self.answers.get(section.key)) or "")
@@ -244,8 +378,9 @@ class _Builder:
             rows = getattr(self, f"_{spec['kind']}_rows")(spec)
             self.placed.add(number)
             if rows:
-                widths = {"steps": (0.12, 1.0)}.get(spec["kind"], (1.0, 2.2))
-                self._table(spec["title"], tuple(spec["headers"]), rows, widths)
+                widths = tuple(spec.get("widths") or (1.0, 2.2))
+                total = spec["kind"] == "budget"
+                self._table(spec["title"], tuple(spec["headers"]), rows, widths, total=total)
 
     def _table(
         self,
@@ -254,12 +389,13 @@ class _Builder:
         rows: tuple[tuple[str, ...], ...],
         widths: tuple[float, ...],
         caption: bool = True,
+        total: bool = False,
     ) -> None:
         text = ""
         if caption:
             self.tables += 1
             text = _render(self.layout["table_caption"], number=self.tables, title=title)
-        self.out.append(Table(text, headers, rows, widths))
+        self.out.append(Table(text, headers, rows, widths, total))
 
     def _timeline_rows(self, spec: dict) -> tuple[tuple[str, ...], ...]:
         rows = []
@@ -270,19 +406,89 @@ class _Builder:
         return tuple(rows)
 
     def _steps_rows(self, spec: dict) -> tuple[tuple[str, ...], ...]:
-        steps = split_steps(clean(self.answers.get(spec["section"], "")))
-        return tuple((f"{n}.", _shorten(s, STEP_CELL_MAX)) for n, s in enumerate(steps, start=1))
+        if spec["section"] in self.steps_as_list:
+            return ()
+        steps = self.steps.get(spec["section"], [])
+        return tuple((f"{n}.", " ".join(s.split())) for n, s in enumerate(steps, start=1))
 
     def _budget_rows(self, spec: dict) -> tuple[tuple[str, ...], ...]:
+        """Year, amount and source of each amount the user wrote, and their total. "Rp 15 juta
+        per tahun … 2025 dan 2026" is one row per year; without an amount, no table."""
         text = clean(self.answers.get(spec["section"], ""))
-        amounts = _unique(m.group(0).strip() for m in _AMOUNT.finditer(text))
-        sources = [s for s in spec.get("sources", []) if _mentions(text, s)]
-        rows = []
-        if amounts:
-            rows.append((spec["amount_label"], "; ".join(amounts)))
-        if sources:
-            rows.append((spec["source_label"], ", ".join(sources)))
+        everywhere = [s for s in spec.get("sources", []) if _mentions(text, s)]
+        rows: list[tuple[str, ...]] = []
+        total = Decimal(0)
+        known = True
+        for clause in re.split(r"[;\n]+", text):
+            amounts = [(m.group(0), _amount_value(m.group(0))) for m in _AMOUNT.finditer(clause)]
+            if not amounts:
+                continue
+            years = _unique(_YEAR.findall(_AMOUNT.sub(" ", clause)))
+            sources = [s for s in spec.get("sources", []) if _mentions(clause, s)] or everywhere
+            source = ", ".join(sources) or "—"
+            if len(amounts) == 1 and len(years) > 1 and _PER_YEAR.search(clause):
+                pairs = [(year, amounts[0]) for year in years]
+            elif len(amounts) == len(years):
+                pairs = list(zip(years, amounts, strict=True))
+            else:
+                pairs = [(", ".join(years) or "—", amount) for amount in amounts]
+            for year, (raw, value) in pairs:
+                rows.append((year, _rupiah(value) if value is not None else raw.strip(), source))
+                known = known and value is not None
+                total += value or 0
+        if rows and known:
+            rows.append((spec["total_label"], _rupiah(total), ""))
         return tuple(rows)
+
+
+def _before_first_step(text: str, first_step: str) -> str:
+    """What the user wrote before the first numbered step or bullet (an introduction)."""
+    start = text.find(first_step)
+    before = text[:start] if start > 0 else ""
+    return _STEP_MARKER_AT_END.sub("", before).strip()
+
+
+_STEP_MARKER_AT_END = re.compile(r"(?:\d{1,3}[.)]|[-•*–])\s*$")
+_LIST_MARKER = re.compile(r"^((?:\d{1,3}|[a-zA-Z])[.)]|[-•*–])\s+(\S.*)$")
+
+
+def _block_of(paragraph: str, as_list: bool) -> Paragraph | ListBlock:
+    """A paragraph, or a list when its lines are list items (two or more start with "1.",
+    "a.", "-" …) or the section is a list (the legal basis): one item a line, as typed."""
+    lines = [line.strip() for line in paragraph.split("\n") if line.strip()]
+    matches = [_LIST_MARKER.match(line) for line in lines]
+    if len(lines) < 2 or not (as_list or sum(1 for m in matches if m) >= 2):
+        return Paragraph(paragraph)
+    items = (
+        ListItem(m.group(1), m.group(2)) if m else ListItem("", line)
+        for line, m in zip(lines, matches, strict=True)
+    )
+    return ListBlock(tuple(items))
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_PER_YEAR = re.compile(r"\b(?:per|setiap|tiap)\s+tahun\b|/\s*tahun\b", re.IGNORECASE)
+_MULTIPLIERS = {"ribu": 1000, "rb": 1000, "juta": 10**6, "jt": 10**6, "miliar": 10**9}
+_MULTIPLIERS["milyar"] = 10**9
+
+
+def _amount_value(text: str) -> Decimal | None:
+    """The number of rupiah in "Rp 15.000.000", "Rp15 juta", "Rp 1,5 miliar"; None if unclear."""
+    match = re.match(r"Rp\.?\s*(\d[\d.,]*)\s*([a-z]*)", text.strip(), re.IGNORECASE)
+    if match is None:
+        return None
+    number, word = match.group(1).rstrip(".,"), match.group(2).casefold()
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?", number):
+        digits = number.replace(".", "").replace(",", ".")  # Indonesian: 15.000.000,50
+    elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d{1,2}", number):
+        digits = number.replace(",", "")  # 15,000,000.50 or 1.5 (juta)
+    else:
+        return None
+    return Decimal(digits) * _MULTIPLIERS.get(word, 1)
+
+
+def _rupiah(value: Decimal) -> str:
+    return f"Rp {format_decimal(value, locale='id')}"
 
 
 _AMOUNT = re.compile(r"Rp\.?\s*\d[\d.,]*(?:\s*(?:juta|miliar|milyar|ribu|jt|rb)\b)?", re.IGNORECASE)
@@ -314,9 +520,17 @@ def _letter(number: int) -> str:
 
 
 def _filename_stem(title: str) -> str:
+    """ "Proposal_" and the title's words, as many whole words as fit in FILENAME_MAX."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     words = re.findall(r"[A-Za-z0-9]+", ascii_title)
-    stem = "_".join(words)[:FILENAME_MAX].strip("_")
+    stem = ""
+    for word in words:
+        longer = f"{stem}_{word}" if stem else word
+        if len(longer) > FILENAME_MAX:
+            break
+        stem = longer
+    if not stem and words:  # a first word longer than the limit: cut that one word
+        stem = words[0][:FILENAME_MAX]
     return f"Proposal_{stem}" if stem else "Proposal"
 
 
@@ -324,63 +538,120 @@ def _filename_stem(title: str) -> str:
 
 
 def render_docx(document: ProposalDocument) -> bytes:
-    """The document as a Word file (A4, cover page without header/footer, page numbers)."""
+    """The document as a Word file: A4, cover and approval page without header/footer, page
+    numbers, the font and language (id-ID, so Word checks Indonesian) of proposal.yaml."""
     from docx import Document
+    from docx.enum.section import WD_SECTION
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
     from docx.shared import Cm, Pt, RGBColor
 
     layout = load_layout()["docx"]
     doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name = layout["font"]
-    normal.font.size = Pt(layout["size"])
+    _docx_styles(doc, layout)
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     margins = layout["margins_cm"]
     section.top_margin, section.bottom_margin = Cm(margins["top"]), Cm(margins["bottom"])
     section.left_margin, section.right_margin = Cm(margins["left"]), Cm(margins["right"])
-    section.different_first_page_header_footer = True
     usable = Cm(21 - margins["left"] - margins["right"])
 
-    header = section.header.paragraphs[0]
+    sizes = {"kicker": 14, "label": 14, "title": 20, "subtitle": 12, "author": 12, "year": 14}
+    for line in document.cover:
+        paragraph = doc.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.space_before = Pt(line.space)
+        paragraph.paragraph_format.space_after = Pt(2)
+        run = paragraph.add_run(line.text)
+        run.font.size = Pt(sizes.get(line.style, layout["size"] - 1))
+        run.font.bold = line.style in ("kicker", "label", "title", "author", "year")
+        run.font.italic = line.style == "note"
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    _docx_approval(doc, document.approval, usable)
+    # The body is a section of its own: the cover and the approval page have no header and
+    # no page number (the body's numbers count them, as the PDF's do).
+    body = doc.add_section(WD_SECTION.NEW_PAGE)
+    body.header.is_linked_to_previous = False
+    body.footer.is_linked_to_previous = False
+    header = body.header.paragraphs[0]
     header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     run = header.add_run(_shorten(document.header, 90))
     run.font.size = Pt(8)
     run.font.color.rgb = RGBColor(0x70, 0x70, 0x70)
-    footer = section.footer.paragraphs[0]
+    footer = body.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     footer.add_run(document.footer_before_page)
     _docx_field(footer, "PAGE")
     footer.add_run(document.footer_between)
     _docx_field(footer, "NUMPAGES")
 
-    sizes = {"kicker": 12, "label": 14, "title": 22, "subtitle": 12, "meta": 11, "year": 14}
-    for number, line in enumerate(document.cover):
-        paragraph = doc.add_paragraph()
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        before = {"label": 90, "title": 12, "meta": 24 if number and line.style == "meta" else 0}
-        paragraph.paragraph_format.space_before = Pt(before.get(line.style, 0))
-        run = paragraph.add_run(line.text)
-        run.font.size = Pt(sizes.get(line.style, 10))
-        run.font.bold = line.style in ("kicker", "label", "title", "year")
-        run.font.italic = line.style == "note"
-    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-
+    justify = WD_ALIGN_PARAGRAPH.JUSTIFY if layout.get("justify") else WD_ALIGN_PARAGRAPH.LEFT
     for block in document.blocks:
         if isinstance(block, Heading):
             doc.add_heading(block.text, level=block.level)
         elif isinstance(block, Paragraph):
-            doc.add_paragraph(block.text)
+            paragraph = doc.add_paragraph(block.text)
+            paragraph.alignment = justify if "\n" not in block.text else WD_ALIGN_PARAGRAPH.LEFT
+        elif isinstance(block, ListBlock):
+            _docx_list(doc, block)
         else:
             _docx_table(doc, block, usable)
     properties = doc.core_properties
     properties.title = document.title[:250]
     properties.author = document.author[:250]
     properties.subject = document.subject
-    properties.language = "id-ID"
+    properties.language = layout["language"]
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
+
+
+def _docx_styles(doc: Any, layout: dict[str, Any]) -> None:
+    """One font for the whole document (headings too, in black), and the document language:
+    python-docx's template says en-US, which makes Word mark every Indonesian word."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    font, size, language = layout["font"], layout["size"], layout["language"]
+    styles = doc.styles
+    # The document defaults (docDefaults/rPrDefault/rPr) and every style's run properties.
+    normal = styles["Normal"]
+    normal.font.size = Pt(size)
+    normal.paragraph_format.line_spacing = layout["line_spacing"]
+    normal.paragraph_format.space_after = Pt(6)
+    for name, extra in (("Heading 1", 1), ("Heading 2", 0), ("Title", 4)):
+        style = styles[name]
+        style.font.size = Pt(size + extra)
+        style.font.bold = True
+        style.font.italic = False
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        style.paragraph_format.space_before = Pt(12 if extra else 8)
+        style.paragraph_format.space_after = Pt(6)
+    for run_properties in styles.element.iter(qn("w:rPr")):
+        _docx_run_font(run_properties, font, language)
+    theme_language = doc.settings.element.find(qn("w:themeFontLang"))
+    if theme_language is not None:
+        theme_language.set(qn("w:val"), language)
+
+
+def _docx_run_font(run_properties: Any, font: str, language: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    fonts = run_properties.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        run_properties.insert(0, fonts)
+    for attribute in list(fonts.attrib):
+        if attribute.lower().endswith("theme"):  # a theme font (Calibri) would win over ours
+            del fonts.attrib[attribute]
+    for script in ("ascii", "hAnsi", "cs", "eastAsia"):
+        fonts.set(qn(f"w:{script}"), font)
+    lang = run_properties.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        run_properties.append(lang)
+    for script in ("val", "eastAsia", "bidi"):
+        lang.set(qn(f"w:{script}"), language)
 
 
 def _docx_field(paragraph: Any, instruction: str) -> None:
@@ -398,6 +669,55 @@ def _docx_field(paragraph: Any, instruction: str) -> None:
     paragraph._p.append(field)
 
 
+LIST_INDENT_CM = 0.9
+
+
+def _docx_list(doc: Any, block: ListBlock) -> None:
+    """One paragraph per item, the user's marker hanging in front (its number kept as typed)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    for item in block.items:
+        paragraph = doc.add_paragraph(f"{item.marker}\t{item.text}" if item.marker else item.text)
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        form = paragraph.paragraph_format
+        form.left_indent = Cm(LIST_INDENT_CM)
+        form.first_line_indent = Cm(-LIST_INDENT_CM) if item.marker else None
+        form.tab_stops.add_tab_stop(Cm(LIST_INDENT_CM))
+        form.space_after = Pt(3)
+
+
+def _docx_grid(doc: Any, columns: int, widths: list[int], borders: bool) -> Any:
+    """A table with fixed column widths that Word and LibreOffice both respect (the grid's
+    columns as well as every cell: python-docx's default grid has equal columns)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    grid = doc.add_table(rows=0, cols=columns)
+    if borders:
+        grid.style = "Table Grid"
+    grid.autofit = False
+    properties = grid._tbl.tblPr
+    fixed = OxmlElement("w:tblLayout")
+    fixed.set(qn("w:type"), "fixed")
+    properties.append(fixed)
+    for column, width in zip(grid._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        column.set(qn("w:w"), str(int(width / 635)))  # EMU -> twentieths of a point
+    return grid
+
+
+def _docx_row(grid: Any, texts: tuple[str, ...], widths: list[int], bold: bool = False) -> Any:
+    row = grid.add_row()
+    for cell, text, width in zip(row.cells, texts, widths, strict=True):
+        cell.width = width
+        cell.text = ""
+        paragraph = cell.paragraphs[0]
+        paragraph.paragraph_format.space_after = 0
+        paragraph.paragraph_format.line_spacing = 1.0
+        paragraph.add_run(text).font.bold = bold
+    return row
+
+
 def _docx_table(doc: Any, table: Table, usable: int) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -406,28 +726,61 @@ def _docx_table(doc: Any, table: Table, usable: int) -> None:
     if table.caption:
         caption = doc.add_paragraph()
         caption.paragraph_format.space_before = Pt(6)
+        caption.paragraph_format.keep_with_next = True  # never a caption alone at a page foot
         caption.add_run(table.caption).font.italic = True
-    grid = doc.add_table(rows=1, cols=len(table.headers))
-    grid.style = "Table Grid"
-    grid.autofit = False
     total = sum(table.widths)
     widths = [int(usable * w / total) for w in table.widths]
-    header_row = grid.rows[0]
-    # Repeat the header row on every page the table spans.
+    grid = _docx_grid(doc, len(table.headers), widths, borders=True)
+    header_row = _docx_row(grid, table.headers, widths, bold=True)
+    # Repeat the header row on every page the table spans, and keep it with the first row.
     repeat = OxmlElement("w:tblHeader")
     repeat.set(qn("w:val"), "true")
     header_row._tr.get_or_add_trPr().append(repeat)
-    for cell, text in zip(header_row.cells, table.headers, strict=True):
-        cell.text = ""
-        cell.paragraphs[0].add_run(text).font.bold = True
-    for row in table.rows:
-        cells = grid.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
-            cell.text = text
-    for row in grid.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    for cell in header_row.cells:
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
+    for number, row in enumerate(table.rows, start=1):
+        last = number == len(table.rows)
+        _docx_row(grid, row, widths, bold=table.total and last)
     doc.add_paragraph()
+
+
+def _docx_approval(doc: Any, approval: Approval, usable: int) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.space_after = Pt(18)
+    run = title.add_run(approval.title)
+    run.font.bold = True
+    run.font.size = Pt(14)
+    if approval.intro:
+        doc.add_paragraph(approval.intro)
+    label_width = int(Cm(4.5))
+    widths = [label_width, int(Cm(0.5)), usable - label_width - int(Cm(0.5))]
+    facts = _docx_grid(doc, 3, widths, borders=False)
+    for label, value in approval.rows:
+        _docx_row(facts, (label, ":", value), widths)
+    doc.add_paragraph().paragraph_format.space_after = Pt(18)
+    half = [usable // 2, usable - usable // 2]
+    signatures = _docx_grid(doc, 2, half, borders=False)
+    left, right = approval.left, approval.right
+    # One row each for the titles, the names and the NIPs, so that both names stand on one
+    # line whatever the length of the positions above them.
+    titles = _docx_row(signatures, ("", approval.place_date), half)
+    for cell, signature in zip(titles.cells, (left, right), strict=True):
+        for text in (signature.above, signature.position):
+            cell.add_paragraph(text).paragraph_format.space_after = 0
+    names = _docx_row(signatures, (left.name, right.name), half, bold=True)
+    for cell, signature in zip(names.cells, (left, right), strict=True):
+        paragraph = cell.paragraphs[0]
+        paragraph.paragraph_format.space_before = Pt(64)  # room to sign
+        paragraph.runs[-1].font.underline = not signature.name.startswith(".")
+    _docx_row(signatures, (left.nip, right.nip), half)
+    for row in signatures.rows:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 # ---- PDF -----------------------------------------------------------------------------------------
@@ -463,20 +816,18 @@ class _Printable:
 
 
 def render_pdf(document: ProposalDocument) -> bytes:
-    """The same document as a PDF (A4, cover page, page numbers from page 2)."""
+    """The same document as a PDF (A4, cover and approval page, page numbers from page 3)."""
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-    from fpdf.fonts import FontFace
 
     layout = load_layout()["pdf"]
     regular, bold = _pdf_font(layout["regular"]), _pdf_font(layout["bold"])
     printable = _Printable(regular[1] if regular and bold else None)
-    size = float(layout["size"])
     margins = layout["margins_mm"]
+    first_numbered = 3  # the cover and the approval page carry no header and no number
 
     class Pdf(FPDF):
         def header(self) -> None:
-            if self.page_no() > 1:
+            if self.page_no() >= first_numbered:
                 self.set_font(family, "", 7.5)
                 self.set_text_color(112)
                 self.cell(0, 5, printable(_shorten(document.header, 110)), align="R")
@@ -484,7 +835,7 @@ def render_pdf(document: ProposalDocument) -> bytes:
                 self.ln(8)
 
         def footer(self) -> None:
-            if self.page_no() > 1:
+            if self.page_no() >= first_numbered:
                 self.set_y(-15)
                 self.set_font(family, "", 8)
                 text = document.footer_before_page + str(self.page_no())
@@ -503,45 +854,166 @@ def render_pdf(document: ProposalDocument) -> bytes:
     pdf.set_author(printable(document.author))
     pdf.set_subject(printable(document.subject))
     pdf.set_lang("id")
+    writer = _PdfWriter(pdf, family, float(layout["size"]), printable)
     pdf.add_page()
-
-    sizes = {"kicker": 12, "label": 14, "title": 20, "subtitle": 11, "meta": 10.5, "year": 14}
-    for number, line in enumerate(document.cover):
-        meta_gap = 10 if number and line.style == "meta" else 2
-        pdf.ln({"label": 45, "title": 6}.get(line.style, meta_gap))
-        style = "B" if line.style in ("kicker", "label", "title", "year") else ""
-        pdf.set_font(family, style, sizes.get(line.style, 9.5))
-        pdf.multi_cell(0, 8 if line.style == "title" else 6, printable(line.text), align="C")
+    writer.cover(document.cover)
     pdf.add_page()
-
-    def write(text: str, style: str = "", font_size: float = size, gap: float = 2.5) -> None:
-        pdf.set_font(family, style, font_size)
-        pdf.multi_cell(0, font_size * 0.5, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(gap)
-
+    writer.approval(document.approval)
+    pdf.add_page()
     for block in document.blocks:
-        if isinstance(block, Heading):
-            pdf.ln(3 if block.level == 1 else 1)
-            write(block.text, "B", size + (3 if block.level == 1 else 1), 2)
-        elif isinstance(block, Paragraph):
-            write(block.text)
-        else:
-            if block.caption:
-                write(block.caption, "", size - 1, 1)
-            pdf.set_font(family, "", size - 0.5)
-            with pdf.table(
-                col_widths=block.widths,
-                text_align="LEFT",
-                line_height=(size - 0.5) * 0.5,
-                padding=(0.8, 1.5),
-                headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
-            ) as grid:
-                for row in (block.headers, *block.rows):
-                    cells = grid.row()
-                    for text in row:
-                        cells.cell(printable(text))
-            pdf.ln(4)
+        writer.block(block)
     return bytes(pdf.output())
+
+
+PT_TO_MM = 0.3528
+
+
+class _PdfWriter:
+    """Prints the document model on an fpdf2 page, keeping what belongs together together."""
+
+    def __init__(self, pdf: Any, family: str, size: float, printable: _Printable) -> None:
+        self.pdf, self.family, self.size, self.printable = pdf, family, size, printable
+
+    def write(
+        self, text: str, style: str = "", size: float | None = None, gap: float = 2.5, **kw: Any
+    ) -> None:
+        from fpdf.enums import XPos, YPos
+
+        size = size or self.size
+        self.pdf.set_font(self.family, style, size)
+        self.pdf.multi_cell(
+            0, size * 0.5, self.printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, **kw
+        )
+        self.pdf.ln(gap)
+
+    def cover(self, lines: tuple[CoverLine, ...]) -> None:
+        sizes = {"kicker": 13, "label": 14, "title": 20, "subtitle": 11, "author": 12, "year": 14}
+        pdf = self.pdf
+        for line in lines:
+            if line.style == "year":  # at the foot of the cover
+                pdf.set_y(pdf.h - pdf.b_margin - 20)
+            else:
+                pdf.ln(line.space * PT_TO_MM)
+            style = "B" if line.style in ("kicker", "label", "title", "author", "year") else ""
+            size = sizes.get(line.style, self.size - 1)
+            self.write(line.text, style, size, 1, align="C")
+
+    def approval(self, approval: Approval) -> None:
+        pdf = self.pdf
+        self.write(approval.title, "B", self.size + 3, 8, align="C")
+        if approval.intro:
+            self.write(approval.intro, gap=4)
+        label_w = 45.0
+        for label, value in approval.rows:
+            pdf.set_font(self.family, "", self.size)
+            y = pdf.get_y()
+            pdf.multi_cell(label_w, self.size * 0.5, self.printable(label))
+            pdf.set_xy(pdf.l_margin + label_w, y)
+            pdf.cell(5, self.size * 0.5, ":")
+            pdf.multi_cell(0, self.size * 0.5, self.printable(value), align="L")
+            pdf.set_x(pdf.l_margin)
+            pdf.ln(1.5)
+        pdf.ln(12)
+        half = pdf.epw / 2
+        left, right = approval.left, approval.right
+        line = self.size * 0.55
+
+        def column(index: int, texts: tuple[str, ...], top: float, style: str = "") -> float:
+            pdf.set_xy(pdf.l_margin + index * half, top)
+            pdf.set_font(self.family, style, self.size)
+            for text in texts:
+                pdf.set_x(pdf.l_margin + index * half)
+                pdf.multi_cell(half, line, self.printable(text) or " ", align="C")
+            return pdf.get_y()
+
+        # Titles, names and NIPs each on one line across both columns (as the DOCX rows).
+        top = pdf.get_y()
+        below = max(
+            column(0, ("", left.above, left.position), top),
+            column(1, (approval.place_date, right.above, right.position), top),
+        )
+        names_top = below + 24  # room to sign
+        for index, signature in enumerate((left, right)):
+            bottom = column(index, (signature.name,), names_top, "B")
+            if not signature.name.startswith("."):
+                width = min(pdf.get_string_width(self.printable(signature.name)), half - 4)
+                x = pdf.l_margin + index * half + (half - width) / 2
+                pdf.line(x, bottom - 0.6, x + width, bottom - 0.6)
+            column(index, (signature.nip,), bottom)
+        pdf.set_x(pdf.l_margin)
+
+    def block(self, block: Block) -> None:
+        if isinstance(block, Heading):
+            size = self.size + (3 if block.level == 1 else 1)
+            # A heading never ends a page: it needs room for itself and three lines after it.
+            if self.pdf.will_page_break(size * 0.5 + 5 + 3 * self.size * 0.5):
+                self.pdf.add_page()
+            else:
+                self.pdf.ln(3 if block.level == 1 else 1)
+            self.write(block.text, "B", size, 2, align="L")
+        elif isinstance(block, Paragraph):
+            self.write(block.text, align="L" if "\n" in block.text else "J")
+        elif isinstance(block, ListBlock):
+            self.list(block)
+        else:
+            self.table(block)
+
+    def list(self, block: ListBlock) -> None:
+        from fpdf.enums import XPos, YPos
+
+        pdf, indent = self.pdf, LIST_INDENT_CM * 10
+        pdf.set_font(self.family, "", self.size)
+        for item in block.items:
+            if pdf.will_page_break(self.size * 0.5):
+                pdf.add_page()
+            pdf.set_x(pdf.l_margin)
+            pdf.cell(indent, self.size * 0.5, self.printable(item.marker))
+            pdf.multi_cell(
+                pdf.epw - indent,
+                self.size * 0.5,
+                self.printable(item.text),
+                align="L",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+            pdf.ln(1.2)
+        pdf.ln(1.5)
+
+    def table(self, table: Table) -> None:
+        """Caption and table; the caption always on the page of the table's first row."""
+        pdf = self.pdf
+        with pdf.offset_rendering() as trial:
+            self._table(trial, table, table.rows)
+        if trial.page_break_triggered:
+            with pdf.offset_rendering() as trial:
+                self._table(trial, table, table.rows[:1])
+            if trial.page_break_triggered:
+                pdf.add_page()
+        self._table(pdf, table, table.rows)
+        pdf.ln(4)
+
+    def _table(self, pdf: Any, table: Table, rows: tuple[tuple[str, ...], ...]) -> None:
+        from fpdf.fonts import FontFace
+
+        if table.caption:
+            pdf.set_font(self.family, "", self.size - 1)
+            pdf.multi_cell(0, (self.size - 1) * 0.5, self.printable(table.caption), align="L")
+            pdf.ln(1)
+        size = self.size - 0.5
+        pdf.set_font(self.family, "", size)
+        with pdf.table(
+            align="LEFT",  # from the left margin, as the text (centred on the page by default)
+            col_widths=table.widths,
+            text_align="LEFT",
+            line_height=size * 0.5,
+            padding=(0.8, 1.5),
+            headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+        ) as grid:
+            for number, row in enumerate((table.headers, *rows)):
+                last = table.total and number == len(table.rows) and rows is table.rows
+                cells = grid.row(style=FontFace(emphasis="BOLD") if last else None)
+                for text in row:
+                    cells.cell(self.printable(text))
 
 
 # ---- the feature: "Unduh proposal" ---------------------------------------------------------------
@@ -600,4 +1072,9 @@ class DocumentService:
             region=self.ctx.region_name,
             owner=(owner.full_name or "") if owner else "",
             day=self.ctx.today(),
+            owner_nip=(owner.nip or "") if owner else "",
+            place=self.ctx.region_capital,
+            head_name=(opd.head_name or "") if opd else "",
+            head_nip=(opd.head_nip or "") if opd else "",
+            head_position=(opd.head_position or "") if opd else "",
         )

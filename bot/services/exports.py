@@ -16,8 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
+import yaml
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -26,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, func, select
 
+from bot.paths import TEMPLATES_DIR
 from bot.services.answers import display_value
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
@@ -39,6 +42,7 @@ from bot.services.statistics import (
     forbidden_notice,
     opds_without_innovation,
 )
+from models.competitions import Competition, DraftLink
 from models.readiness import ExportRequest
 from models.tables import Draft, Opd, User
 
@@ -76,11 +80,12 @@ def build_workbook(ctx: ServiceContext, progress: Progress | None = None) -> Exp
         users = list(session.exec(select(User)))
         active = [o for o in opds if o.active]
         without = {o.id for o in opds_without_innovation(ctx, active, facts)}
+        links = _draft_links(session)
     consultations = consultation_rows(ctx.db)
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    _proposals(sheet, ctx, facts, progress)
+    _proposals(sheet, ctx, facts, links, progress)
     _coverage(workbook.create_sheet("Cakupan OPD"), ctx, opds, users, facts, without)
     names = {u.id: u.full_name or str(u.id) for u in users}
     titles = {f.draft.id: f.title for f in facts}
@@ -109,7 +114,11 @@ def section_columns(ctx: ServiceContext) -> list[Section]:
 
 
 def _proposals(
-    sheet: Worksheet, ctx: ServiceContext, facts: list[DraftFact], progress: Progress | None
+    sheet: Worksheet,
+    ctx: ServiceContext,
+    facts: list[DraftFact],
+    links: dict[int, list[tuple[DraftLink, str]]],
+    progress: Progress | None,
 ) -> None:
     sheet.title = "Usulan"
     columns = section_columns(ctx)
@@ -125,6 +134,10 @@ def _proposals(
         "Bagian wajib belum diisi",
         "Siap",
         "Perkiraan skor IID",
+        "Skor IID maksimum",
+        "Lomba",
+        "Dikirim ke lomba",
+        "Tanggal dikirim",
         "Dibuat",
         "Terakhir diubah",
     ]
@@ -142,7 +155,10 @@ def _proposals(
             readiness.completeness.percent,
             "; ".join(s.title for s in readiness.missing_sections),
             "Ya" if readiness.is_ready else "Belum",
-            f"{readiness.score} dari {readiness.max_score}" if readiness.has_checklist else "",
+            # Numbers, so the coordinator can sort and sum them.
+            readiness.score if readiness.has_checklist else None,
+            readiness.max_score if readiness.has_checklist else None,
+            *_competition_cells(ctx, links.get(fact.draft.id, [])),
             _local(ctx, fact.draft.created_at),
             _local(ctx, fact.draft.updated_at),
         ]
@@ -152,7 +168,41 @@ def _proposals(
         _append(sheet, row)
         if progress and number % PROGRESS_EVERY == 0:
             progress(number, len(facts))
-    _widths(sheet, [6, 9, 40, 14, 24, 30, 12, 12, 40, 8, 14, 17, 17] + [40] * len(columns))
+    widths = [6, 9, 40, 14, 24, 30, 12, 12, 40, 8, 12, 12, 30, 16, 17, 17, 17]
+    _widths(sheet, widths + [40] * len(columns))
+
+
+def _competition_cells(ctx: ServiceContext, links: list[tuple[DraftLink, str]]) -> list[Any]:
+    """The competitions a draft is entered in, whether it was submitted, and when (latest)."""
+    if not links:
+        return ["", "", None]
+    words = _workbook_words()["submitted"]
+    done = [link.submitted_at for link, _ in links if link.submitted_at]
+    if len(done) == len(links):
+        submitted = words["all"]
+    elif not done:
+        submitted = words["none"]
+    else:
+        submitted = words["some"].format(done=len(done), total=len(links))
+    names = "; ".join(name for _, name in links)
+    return [names, submitted, _local(ctx, max(done)) if done else None]
+
+
+def _draft_links(session: Session) -> dict[int, list[tuple[DraftLink, str]]]:
+    rows = session.exec(
+        select(DraftLink, Competition)
+        .join(Competition, col(Competition.id) == col(DraftLink.competition_id))
+        .order_by(col(Competition.year), col(Competition.name))
+    ).all()
+    links: dict[int, list[tuple[DraftLink, str]]] = {}
+    for link, competition in rows:
+        links.setdefault(link.draft_id, []).append((link, f"{competition.name} {competition.year}"))
+    return links
+
+
+@cache
+def _workbook_words() -> dict[str, Any]:
+    return yaml.safe_load((TEMPLATES_DIR / "data" / "workbook.yaml").read_text(encoding="utf-8"))
 
 
 def _coverage(
@@ -234,7 +284,7 @@ def _consultations(
             sheet,
             [
                 row["id"],
-                row["status"],
+                _workbook_words()["consultation_status"].get(row["status"], row["status"]),
                 row["topic"] or "Umum",
                 names.get(row["asn_id"], ""),
                 names.get(row["mentor_id"], "") if row["mentor_id"] else "",

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
+from bot.services.nip import check_nip, format_nip
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard, one_per_row
 from models import repository as repo
@@ -14,6 +15,7 @@ from models.tables import ConversationState, Opd
 
 OPD_ADMIN = "opd_admin"
 NAME_MIN, NAME_MAX = 3, 200
+HEAD_MIN = 3
 
 
 class OpdAdminService:
@@ -37,6 +39,12 @@ class OpdAdminService:
             return self.list_all(session, user_id)
         if action == "x":
             return self.deactivate(session, user_id, int(parts[1]))
+        if action == "h":
+            return self.ask(session, user_id, "head_search")
+        if action == "k":
+            return self.choose_head(session, user_id, int(parts[1]))
+        if action == "r":
+            return self.remove_head(session, user_id, int(parts[1]))
         raise ValueError(action)
 
     def menu(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
@@ -46,7 +54,7 @@ class OpdAdminService:
         active = repo.active_opds(session)
         buttons = keyboard(
             [Button(data="o:a", label="opd_add"), Button(data="o:d", label="opd_deactivate")],
-            [Button(data="o:l", label="opd_list")],
+            [Button(data="o:l", label="opd_list"), Button(data="o:h", label="opd_head")],
         )
         return Outcome().add(Reply("opd/menu", {"count": len(active)}, buttons, edit=edit))
 
@@ -68,11 +76,65 @@ class OpdAdminService:
             return _forbidden()
         if state.step == "add":
             return self._add(session, state, text)
+        if state.step == "head":
+            return self._take_head(session, state, text)
         matches = search_opds(repo.active_opds(session), text)
         if not matches:
             return Outcome().add(Reply("register/opd_not_found", {"text": text.strip()[:100]}))
+        if state.step == "head_search":
+            buttons = [Button(data=f"o:k:{o.id}", text=o.name) for o in matches]
+            return Outcome().add(Reply("opd/choose_head", {}, one_per_row(buttons)))
         buttons = [Button(data=f"o:x:{o.id}", text=o.name) for o in matches]
         return Outcome().add(Reply("opd/choose_deactivate", {}, one_per_row(buttons)))
+
+    # ---- the head (kepala) of an office, for the approval page of its proposals ----------------
+
+    def choose_head(self, session: Session, user_id: int, opd_id: int) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        state = repo.get_state(session, user_id)
+        opd = session.get(Opd, opd_id)
+        if state.flow != OPD_ADMIN or state.step != "head_search":
+            return Outcome(notice="stale_button", notice_alert=True)
+        if opd is None or not opd.active:
+            return Outcome(notice="opd_not_found", notice_alert=True)
+        repo.set_flow(state, OPD_ADMIN, step="head", data={"opd_id": opd.id})
+        remove = [Button(data=f"o:r:{opd.id}", label="opd_head_remove")] if opd.head_name else []
+        return Outcome().add(Reply("opd/ask_head", _head_context(opd), keyboard(remove)))
+
+    def remove_head(self, session: Session, user_id: int, opd_id: int) -> Outcome:
+        if not self.ctx.is_admin(user_id):
+            return _forbidden()
+        state = repo.get_state(session, user_id)
+        opd = session.get(Opd, opd_id)
+        if opd is None or state.step != "head" or (state.data or {}).get("opd_id") != opd_id:
+            return Outcome(notice="stale_button", notice_alert=True)
+        opd.head_name = opd.head_nip = opd.head_position = None
+        session.add(opd)
+        repo.clear_flow(state)
+        return Outcome(notice="saved").add(Reply("opd/head_removed", {"opd": opd.name}, edit=True))
+
+    def _take_head(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        opd = session.get(Opd, (state.data or {}).get("opd_id"))
+        if opd is None:
+            repo.clear_flow(state)
+            return Outcome(notice="opd_not_found", notice_alert=True)
+        lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+        name = lines[0] if lines else ""
+        if not 2 <= len(lines) <= 3 or not HEAD_MIN <= len(name) <= NAME_MAX:
+            return Outcome().add(Reply("opd/head_invalid", {"opd": opd.name, "problem": "lines"}))
+        nip: str | None = None
+        if lines[1] not in ("-", "—"):
+            checked = check_nip(lines[1])
+            if checked.nip is None:
+                context = {"problem": checked.problem, "digits": checked.digits, "head": True}
+                return Outcome().add(Reply("register/nip_invalid", context))
+            nip = checked.nip
+        position = lines[2][:NAME_MAX] if len(lines) == 3 else None
+        opd.head_name, opd.head_nip, opd.head_position = name, nip, position
+        session.add(opd)
+        repo.clear_flow(state)
+        return Outcome(notice="saved").add(Reply("opd/head_saved", _head_context(opd)))
 
     def deactivate(self, session: Session, user_id: int, opd_id: int) -> Outcome:
         if not self.ctx.is_admin(user_id):
@@ -110,6 +172,15 @@ def seed_default_opds(session: Session, names: tuple[str, ...]) -> int:
     for name in names:
         session.add(Opd(name=name))
     return len(names)
+
+
+def _head_context(opd: Opd) -> dict[str, str]:
+    return {
+        "opd": opd.name,
+        "name": opd.head_name or "",
+        "nip": format_nip(opd.head_nip) if opd.head_nip else "",
+        "position": opd.head_position or f"Kepala {opd.name}",
+    }
 
 
 def _forbidden() -> Outcome:

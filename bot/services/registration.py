@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
+from bot.services.nip import check_nip, format_nip
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
 from models import repository as repo
 from models.tables import ConversationState, Opd, User
@@ -29,7 +30,7 @@ class RegistrationService:
                 "start": lambda s, st, a: self.start(s, st.user_id),
                 "profil": lambda s, st, a: self.profile(s, st.user_id),
             },
-            callbacks={"r": self._register_callback, "p": lambda s, u, p: self.change(s, u, p[0])},
+            callbacks={"r": self._register_callback, "p": self._profile_callback},
             text_flows={REGISTER: self.on_text, PROFILE: self.on_text},
             cancel_flows={REGISTER: self._pause},
             open_commands=frozenset({"start"}),
@@ -39,12 +40,25 @@ class RegistrationService:
     def _register_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
         if parts[0] == "o":
             return self.choose_opd(session, user_id, int(parts[1]))
+        if parts[0] == "s":
+            return self.skip_nip(session, user_id)
         if parts[0] not in ("ok", "no"):
             raise ValueError(parts[0])
         return self.consent(session, user_id, parts[0] == "ok")
 
+    def _profile_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+        if parts[0] == "x":
+            return self.remove_nip(session, user_id)
+        if parts[0] not in ("n", "o", "i"):
+            raise ValueError(parts[0])
+        return self.change(session, user_id, parts[0])
+
     def _pause(self, session: Session, state: ConversationState, args: str = "") -> Outcome:
+        at_nip = state.step == "nip"
         repo.clear_flow(state)
+        user = session.get(User, state.user_id)
+        if at_nip and user is not None:  # registered already: the NIP is optional
+            return Outcome().add(Reply("register/nip_skipped")).add(self.main_menu(session, user))
         return Outcome().add(Reply("common/cancelled", {"flow": REGISTER}))
 
     def start(self, session: Session, user_id: int) -> Outcome:
@@ -107,6 +121,8 @@ class RegistrationService:
             return self._take_name(session, state, text)
         if state.step == "opd":
             return self._search_opd(session, text)
+        if state.step == "nip":
+            return self._take_nip(session, state, text)
         return Outcome().add(Reply("register/use_buttons"))
 
     def profile(self, session: Session, user_id: int) -> Outcome:
@@ -121,8 +137,10 @@ class RegistrationService:
             else None,
             "roles": ["Admin"] if self.ctx.is_admin(user_id) else [],
         }
+        context["nip"] = format_nip(user.nip) if user and user.nip else ""
         buttons = keyboard(
-            [Button(data="p:n", label="change_name"), Button(data="p:o", label="change_opd")]
+            [Button(data="p:n", label="change_name"), Button(data="p:o", label="change_opd")],
+            [Button(data="p:i", label="change_nip")],
         )
         return Outcome().add(Reply("register/profile", context, buttons))
 
@@ -131,6 +149,13 @@ class RegistrationService:
         if what == "n":
             repo.set_flow(state, PROFILE, step="name")
             return Outcome().add(Reply("register/ask_name", {"changing": True}))
+        if what == "i":
+            user = session.get(User, user_id)
+            if user is None or not repo.registered(user):
+                return Outcome(notice="stale_button", notice_alert=True)
+            repo.set_flow(state, PROFILE, step="nip")
+            remove = [[Button(data="p:x", label="remove_nip")]] if user.nip else []
+            return Outcome().add(Reply("register/ask_nip", {"changing": True}, keyboard(*remove)))
         repo.set_flow(state, PROFILE, step="opd")
         return Outcome().add(Reply("register/ask_opd", {"changing": True}))
 
@@ -153,9 +178,54 @@ class RegistrationService:
         )
         if changing:
             return outcome.add(Reply("register/profile_updated"))
+        # One last, optional step: the NIP printed on the proposal's approval page.
+        repo.set_flow(state, REGISTER, step="nip")
+        skip = keyboard([Button(data="r:s", label="skip_nip")])
         return outcome.add(Reply("register/welcome", {"name": user.full_name})).add(
-            self.main_menu(session, user)
+            Reply("register/ask_nip", {}, skip)
         )
+
+    def skip_nip(self, session: Session, user_id: int) -> Outcome:
+        state = repo.get_state(session, user_id)
+        user = session.get(User, user_id)
+        if user is None or state.flow != REGISTER or state.step != "nip":
+            return Outcome(notice="stale_button", notice_alert=True)
+        repo.clear_flow(state)
+        return (
+            Outcome()
+            .add(Reply("register/nip_skipped", edit=True))
+            .add(self.main_menu(session, user))
+        )
+
+    def remove_nip(self, session: Session, user_id: int) -> Outcome:
+        state = repo.get_state(session, user_id)
+        user = session.get(User, user_id)
+        if user is None or state.flow != PROFILE or state.step != "nip":
+            return Outcome(notice="stale_button", notice_alert=True)
+        user.nip = None
+        session.add(user)
+        repo.clear_flow(state)
+        return Outcome(notice="saved").add(Reply("register/nip_removed", edit=True))
+
+    def _take_nip(self, session: Session, state: ConversationState, text: str) -> Outcome:
+        checked = check_nip(text)
+        registering = state.flow == REGISTER
+        if checked.nip is None:
+            context = {"problem": checked.problem, "digits": checked.digits}
+            context["registering"] = registering
+            skip = keyboard([Button(data="r:s", label="skip_nip")]) if registering else ()
+            return Outcome().add(Reply("register/nip_invalid", context, skip))
+        user = session.get(User, state.user_id)
+        if user is None:
+            repo.clear_flow(state)
+            return Outcome().add(Reply("register/start_again"))
+        user.nip = checked.nip
+        session.add(user)
+        repo.clear_flow(state)
+        outcome = Outcome().add(Reply("register/nip_saved", {"nip": format_nip(checked.nip)}))
+        if registering:
+            return outcome.add(self.main_menu(session, user))
+        return outcome.add(Reply("register/profile_updated"))
 
     def _take_name(self, session: Session, state: ConversationState, text: str) -> Outcome:
         name = " ".join(text.split())

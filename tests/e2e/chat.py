@@ -37,3 +37,5 @@ async def register(user: Any, name: str = "Andi Pratiwi", opd: str = "kesehatan"
     found = await say(user, opd)
     _, welcome = await press(user, labels(found[-1])[0])
     assert "Pendaftaran selesai" in plain(welcome), plain(welcome)
+    _, menu = await press(user, "Lewati")  # the optional NIP
+    assert "Menu utama" in plain(menu), plain(menu)

@@ -7,6 +7,7 @@ import io
 
 from docx import Document
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
@@ -62,6 +63,32 @@ async def test_download_proposal_as_docx_then_pdf(bot: RunningBot, emulator: Bot
     [pdf_message] = documents(sent)
     assert pdf_message["file"]["file_name"].endswith(".pdf")
     assert pdf_message["file"]["content"].startswith(b"%PDF")
+
+
+async def test_approval_page_names_the_opd_head_set_by_the_admin(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    admin = emulator.user(ADMIN_ID, first_name="Admin")
+    await register(admin, name="Admin Klinik", opd="BRIDA")
+    await say(admin, "/opd")
+    await press(admin, "Kepala OPD")
+    found = await say(admin, "kesehatan")
+    _, asked = await press(admin, "Dinas Kesehatan")
+    assert "Ketik data kepala OPD" in plain(asked)
+    saved = await say(admin, "dr. Hasnah Syam, M.Kes\n19750505 200312 2 002")
+    assert "Data kepala Dinas Kesehatan tersimpan" in plain(saved), plain(found)
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi, name="Andi Mappa'ande")
+    add_draft(bot.database, ANDI, FormatRegistry.load()["iid"], strong_iid_answers())
+    await say(andi, "/draf")
+    await press(andi, "SIPANDU BUMIL")
+    await press(andi, "Unduh proposal")
+    _, sent = await press(andi, "Versi PDF")
+    [pdf_message] = documents(sent)
+    approval = PdfReader(io.BytesIO(pdf_message["file"]["content"])).pages[1].extract_text()
+    assert "LEMBAR PENGESAHAN" in approval and "Kepala Dinas Kesehatan" in approval
+    assert "dr. Hasnah Syam, M.Kes" in approval and "NIP. 19750505 200312 2 002" in approval
+    assert "Andi Mappa'ande" in approval
 
 
 async def test_readiness_report_and_evidence_checklist(bot: RunningBot, emulator: BotApiEmulator):

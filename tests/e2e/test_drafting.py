@@ -58,7 +58,14 @@ async def test_registration_asks_consent_before_anything(
     assert labels(found[-1]) == ["Puskesmas"]
     _, welcome = await press(andi, "Puskesmas")
     assert "Pendaftaran selesai" in plain(welcome)
+    assert "NIP" in welcome[-1]["plain"] and labels(welcome[-1]) == ["Lewati"]
+    wrong = await say(andi, "19800101 200501 1 00")
+    assert "NIP terdiri atas 18 angka, sedangkan yang Bapak/Ibu ketik 17 angka" in plain(wrong)
+    saved = await say(andi, "19800101 200501 1 001")
+    assert "NIP 19800101 200501 1 001 tersimpan" in plain(saved)
+    assert "Menu utama" in saved[-1]["plain"]
     assert "Menu utama" in (await say(andi, "/start"))[-1]["plain"]
+    assert "NIP: 19800101 200501 1 001" in plain(await say(andi, "/profil"))
 
 
 @pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
@@ -350,7 +357,7 @@ async def test_admin_manages_the_opd_list_and_asn_cannot(
     await register(admin, name="Admin Klinik", opd="brida")
     await register(andi)
     assert "khusus untuk admin" in plain(await say(andi, "/opd"))
-    for data in ("o:a", "o:d", "o:l", "o:x:1"):
+    for data in ("o:a", "o:d", "o:l", "o:x:1", "o:h", "o:k:1", "o:r:1"):
         answer = await andi.press_data(data)
         assert answer["text"] == "Khusus admin.", data
         await andi.receive_all(idle=0.1)

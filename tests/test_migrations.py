@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
@@ -9,6 +14,7 @@ from sqlmodel import SQLModel, select
 import models.tables  # noqa: F401 - registers every table on the metadata
 from models.db import Database
 from models.tables import Opd
+from tests.conftest import PG_ADMIN_URL
 
 
 def test_migrations_match_the_models(database: Database) -> None:
@@ -57,3 +63,48 @@ def test_upgrading_an_old_database_keeps_every_draft_and_answer(tmp_path) -> Non
         assert connection.execute(text("SELECT value FROM answers")).all() == [("SIPANDU",)]
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     database.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_0013_keeps_every_users_place_in_a_flow(backend: str, request, tmp_path) -> None:
+    """Upgrading a database at the first revision whose users are mid-flow adds the pending
+    deep link (empty) and keeps their place."""
+    from sqlalchemy import text
+
+    url, drop = _empty_database(backend, request, tmp_path)
+    database = Database(url)
+    try:
+        database.migrate("0001")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO conversation_states (user_id, flow, step, data, "
+                    "last_text_length, updated_at) VALUES (7, 'register', 'name', '{}', 0, "
+                    "'2026-01-01 00:00:00+00')"
+                )
+            )
+        database.migrate()
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT user_id, flow, step, pending_start FROM conversation_states")
+            ).all()
+        assert rows == [(7, "register", "name", None)]
+    finally:
+        database.dispose()
+        drop()
+
+
+def _empty_database(backend: str, request, tmp_path) -> tuple[str, Any]:
+    """A database of its own, without any table, and how to drop it."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}", lambda: None
+    server = request.getfixturevalue("pg_server_url").rsplit("/", 1)[0]
+    name = f"klinik_mig_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"{server}/{name}", drop

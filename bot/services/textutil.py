@@ -546,7 +546,7 @@ def word_before(word: str, name: object) -> str:
 
 
 def year_note(name: object, year: object) -> str:
-    """" (2027)" after a name that does not already say its year ("IGA 2027" stays as it is)."""
+    """ " (2027)" after a name that does not already say its year ("IGA 2027" stays as it is)."""
     if year is None or re.search(rf"\b{re.escape(str(year))}\b", str(name)):
         return ""
     return f" ({year})"

@@ -136,6 +136,9 @@ def import_competition_file(path: str) -> int:
         return 1
     finally:
         database.dispose()
+    if not summary.changed:
+        print("Impor selesai: tidak ada yang berubah; isi berkas sama dengan yang tersimpan.")
+        return 0
     print(
         f"Impor selesai: {summary.created} lomba baru, {summary.updated} diperbarui, "
         f"{summary.stages_added} tahap baru, {summary.deadlines_moved} tenggat diubah. "

@@ -172,7 +172,9 @@ class Dialog:
                 )
             try:
                 outcome = handler(session, user_id, parts)
-                return self._open_pending_start(session, repo.get_state(session, user_id), outcome)
+                # Not get_state: that would bring back the row of an account just deleted.
+                state = session.get(ConversationState, user_id)
+                return self._open_pending_start(session, state, outcome)
             except (ValueError, IndexError, KeyError, OverflowError, DataError):
                 # Forged or truncated data (an id past the column's integer range is a
                 # DataError on PostgreSQL): nothing happened, nothing revealed.
@@ -207,13 +209,13 @@ class Dialog:
         return outcome
 
     def _open_pending_start(
-        self, session: Session, state: ConversationState, outcome: Outcome
+        self, session: Session, state: ConversationState | None, outcome: Outcome
     ) -> Outcome:
         """Once the registration is complete, the deep link opened before it is opened, in the
         same transaction (so a restart in between loses nothing). Its handler sees
         `state.pending_start` still set, so it can say that this is the link from before."""
-        payload = state.pending_start
-        if not payload or not self._registered(session, state.user_id):
+        payload = state.pending_start if state is not None else None
+        if state is None or not payload or not self._registered(session, state.user_id):
             return outcome
         handler = self._start_payload_handler(payload)
         if handler is not None:

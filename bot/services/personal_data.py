@@ -15,6 +15,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session, SQLModel
 
 from bot.services.context import ServiceContext
+from bot.services.data_export import readable_export
 from bot.services.feature import Feature
 from bot.services.replies import Button, DocumentReply, Outcome, Reply, keyboard
 from models import repository as repo
@@ -55,13 +56,14 @@ class PersonalDataService:
         data = collect(session, user_id)
         if not data["users"]:
             return Outcome().add(Reply("pdp/nothing_stored"))
-        content = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
+        readable, sections = readable_export(data, self.ctx.tz, self.ctx.now())
+        content = json.dumps(readable, ensure_ascii=False, indent=2, default=_json_value)
         return Outcome().add(
             DocumentReply(
                 filename=f"data-saya-{user_id}.json",
                 content=content.encode(),
                 caption_template="pdp/export_caption",
-                caption_context={"tables": sorted(k for k, v in data.items() if v)},
+                caption_context={"sections": sections},
             )
         )
 

@@ -136,3 +136,11 @@ def test_the_consent_cites_the_law_by_its_full_name() -> None:
     consent = Renderer(WITA).text("register/consent", {})
     assert "UU Nomor 27 Tahun 2022 tentang Pelindungan Data Pribadi" in consent
     assert "ID Telegram" in consent and "id Telegram" not in consent
+
+
+def test_users_are_addressed_as_bapak_ibu_never_anda() -> None:
+    """The chat addresses an ASN as "Bapak/Ibu" (the terminal shell, for operators, may not)."""
+    labels = yaml.safe_load((TEMPLATES_DIR / "labels.yaml").read_text())
+    texts = [str(v) for part, group in labels.items() if part != "shell" for v in group.values()]
+    texts += [p.read_text() for p in (TEMPLATES_DIR / "messages").rglob("*.j2")]
+    assert [t for t in texts if re.search(r"\bAnda\b", t)] == []

@@ -70,6 +70,10 @@ async def test_a_competition_named_lomba_with_its_year_is_not_repeated(
     _, saved = await press(admin, "Simpan lomba")
     assert "✅ Lomba Inovasi Daerah 2027 tersimpan" in plain(saved)
     assert "Lomba Lomba" not in plain(saved)
+    # The buttons naming it (built in the service) do not add the year it already has.
+    menu = await say(admin, "/lomba")
+    assert "Lomba Inovasi Daerah 2027" in labels(menu[-1])
+    assert not [label for label in labels(menu[-1]) if "(2027)" in label]
 
 
 async def test_dataku_is_readable_and_complete(bot: RunningBot, emulator: BotApiEmulator) -> None:

@@ -44,7 +44,11 @@ def test_the_export_names_sections_and_fields_in_indonesian_and_keeps_everything
     profile = data["Profil"][0]
     assert profile["Nama lengkap"] == "Andi Pratiwi" and profile["Dapat dihubungi bot"] == "ya"
     assert profile["Waktu persetujuan pemrosesan data"] == "23 November 2026 pukul 10.00 WITA"
-    assert data["Draf usulan"][0]["Format proposal"] == "iid"
+    # Codes are shown as what they stand for: the office, the format, the section.
+    assert profile["OPD"] == "Dinas Kesehatan"
+    assert data["Draf usulan"][0]["Format proposal"] == "Profil Inovasi Daerah (IID / IGA)"
+    assert data["Jawaban pada draf"][0]["Bagian"] == "Nama inovasi"
+    assert data["Lomba yang diikuti"][0]["Lomba"] == "IGA (2026)"
     # Complete: as many records as the tables hold, section by section.
     with dialog.ctx.db.session() as session:
         raw = collect(session, ANDI)

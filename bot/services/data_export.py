@@ -7,6 +7,7 @@ this module only names it, so a table without a label still appears, under its o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -35,10 +36,16 @@ def labels() -> dict[str, Any]:
 
 
 def readable_export(
-    data: dict[str, list[dict[str, Any]]], tz: ZoneInfo, now: datetime
+    data: dict[str, list[dict[str, Any]]],
+    tz: ZoneInfo,
+    now: datetime,
+    names: Mapping[str, Mapping[Any, str]] | None = None,
 ) -> tuple[dict[str, Any], list[Section]]:
     """The export as a person reads it, and its sections (for the message that goes with it).
-    Every non-empty table of `data` becomes a section; none is left out."""
+    Every non-empty table of `data` becomes a section; none is left out. `names` gives, per
+    column, what a stored code stands for (an OPD's number → its name, a section key → its
+    title); a code without a name is shown as it is."""
+    names = names or {}
     known = labels()["sections"]
     ordered = [name for name in known if data.get(name)]
     ordered += sorted(name for name, rows in data.items() if rows and name not in known)
@@ -49,11 +56,20 @@ def readable_export(
         title = section.get("title", name)
         columns = section.get("columns", {})
         export[title] = [
-            {columns.get(key, key): _readable(value, tz) for key, value in row.items()}
+            {
+                columns.get(key, key): _readable(_named(names, key, value), tz)
+                for key, value in row.items()
+            }
             for row in data[name]
         ]
         sections.append(Section(title, len(data[name])))
     return export, sections
+
+
+def _named(names: Mapping[str, Mapping[Any, str]], column: str, value: object) -> object:
+    if column not in names or isinstance(value, dict | list):
+        return value
+    return names[column].get(value, value)
 
 
 def _readable(value: object, tz: ZoneInfo) -> object:

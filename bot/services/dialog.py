@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
-from bot.services.feature import Feature, Media
+from bot.services.feature import CommandHandler, Feature, Media
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from models import repository as repo
 from models.db import AlreadyRecorded, commit_with_next_transaction
@@ -199,7 +199,7 @@ class Dialog:
     # ---- deep links opened before registering ---------------------------------------------------
 
     def _start_with_payload(
-        self, session: Session, state: ConversationState, handler, payload: str
+        self, session: Session, state: ConversationState, handler: CommandHandler, payload: str
     ) -> Outcome:
         """`/start <payload>`. A handler that needs a registered user keeps the payload in
         `state.pending_start`; the registration then starts (or continues) right here."""

@@ -299,6 +299,7 @@ def test_mentor_profile_expertise_capacity_pause(dialog: Dialog) -> None:
     for data in ("m:e:0", "m:c", "m:k:3", "m:p", "m:me"):
         assert notice(dialog.callback(ASN, data)) == "mentor_only", data
     assert templates(dialog.command(ASN, "antrian")) == ["mentor/not_mentor"]
+    assert templates(dialog.command(ASN, "antrean")) == ["mentor/not_mentor"]
 
 
 # ---- asking and routing -------------------------------------------------------------------------
@@ -756,8 +757,9 @@ def test_every_callback_rechecks_who_may_see_the_consultation(dialog: Dialog) ->
     assert notice(dialog.callback(ADMIN_ID, f"k:dv:{cid}")) == "consult_not_found"
     # Each side's own lists show only their consultations.
     assert templates(dialog.command(OTHER_ASN, "konsultasi")) == ["consult/ask_topic"]
-    queue = dialog.command(MENTOR_B, "antrian")
+    queue = dialog.command(MENTOR_B, "antrean")
     assert queue.replies[0].context["live"] == []
+    assert dialog.command(MENTOR_B, "antrian").replies[0].context["live"] == []  # the alias
 
 
 def test_history_lists_every_change_with_time_and_actor(dialog: Dialog, clock: Clock) -> None:

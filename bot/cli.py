@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell.add_argument("--name", default="Pengguna Uji", help="nama depan pengguna simulasi")
     shell.add_argument("--admin", action="store_true", help="jadikan pengguna simulasi admin")
     shell.add_argument("--database", default=None, help="DATABASE_URL khusus mode coba")
+    shell.add_argument(
+        "--berkas", default="klinik-shell-berkas", help="folder untuk berkas yang dikirim bot"
+    )
     export = commands.add_parser("ekspor", help="ekspor data usulan, OPD dan konsultasi ke XLSX")
     export.add_argument("file", help="berkas tujuan, mis. rekap.xlsx")
     lomba = commands.add_parser("lomba", help="lomba dan tenggat")
@@ -63,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args.file)
         from bot.shell import run_shell
 
-        return run_shell(args.user_id, args.name, args.admin, args.database)
+        return run_shell(args.user_id, args.name, args.admin, args.database, Path(args.berkas))
     except (SettingsError, DatabaseError) as exc:
         print(f"Gagal memulai: {exc}", file=sys.stderr)
         return 2
@@ -138,6 +141,9 @@ def import_competition_file(path: str) -> int:
         return 1
     finally:
         database.dispose()
+    if not summary.changed:
+        print("Impor selesai: tidak ada yang berubah; isi berkas sama dengan yang tersimpan.")
+        return 0
     print(
         f"Impor selesai: {summary.created} lomba baru, {summary.updated} diperbarui, "
         f"{summary.stages_added} tahap baru, {summary.deadlines_moved} tenggat diubah. "

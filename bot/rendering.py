@@ -15,7 +15,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.paths import TEMPLATES_DIR
 from bot.services.replies import AnyReply, Button, DocumentReply, Keyboard, LongReply, Reply
-from bot.services.textutil import Block, format_date_id, format_datetime_id, split_html_blocks
+from bot.services.textutil import (
+    Block,
+    format_date_id,
+    format_datetime_id,
+    mark_after,
+    split_html_blocks,
+    with_mark,
+    word_before,
+    year_note,
+)
 
 ButtonRows = list[list[tuple[str, str]]]
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -47,6 +56,10 @@ class Renderer:
         self.env.filters["date_id"] = self._date_id
         self.env.filters["datetime_id"] = self._datetime_id
         self.env.filters["truncate_text"] = truncate_text
+        self.env.filters["with_mark"] = with_mark
+        self.env.filters["mark_after"] = mark_after
+        self.env.filters["before"] = word_before
+        self.env.filters["year_note"] = year_note
 
     @cached_property
     def labels(self) -> dict[str, Any]:

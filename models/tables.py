@@ -136,6 +136,9 @@ class ConversationState(SQLModel, table=True):
     last_text_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_text_target: str | None = Field(default=None, max_length=120)
     last_text_length: int = Field(default=0)
+    # A deep link (`/start mentor-<token>`) opened before registering: kept through every flow
+    # of the registration, and opened once it is complete, so the user need not find it again.
+    pending_start: str | None = Field(default=None, max_length=120)
     updated_at: datetime = _created_at()
 
 

@@ -475,6 +475,7 @@ KNOWN_COMMANDS = (
     "profil",
     "konsultasi",
     "antrian",
+    "antrean",
     "tenggat",
     "dataku",
     "hapus_akun",

@@ -50,8 +50,13 @@ def test_a_year_is_imported_and_reimporting_changes_nothing(database: Database) 
         datetime(2027, 8, 23, 15, 59, tzinfo=UTC),
     )
     again = import_competitions(database, YEAR_FILE, WITA, NOW)
-    assert (again.created, again.updated, again.stages_added, again.deadlines_moved) == (0, 2, 0, 0)
+    assert (again.created, again.updated, again.stages_added, again.deadlines_moved) == (0, 0, 0, 0)
+    assert not again.changed
     assert stored(database) == first
+    renamed = import_competitions(
+        database, YEAR_FILE.replace("organiser: Bappeda Kabupaten", "organiser: BRIDA"), WITA, NOW
+    )
+    assert (renamed.updated, renamed.changed) == (1, True)
     moved = import_competitions(database, YEAR_FILE.replace("2027-08-30", "2027-09-06"), WITA, NOW)
     assert moved.deadlines_moved == 1
 
@@ -97,6 +102,9 @@ def test_command_line_import(tmp_path, monkeypatch, capsys) -> None:
     good.write_text(YEAR_FILE, encoding="utf-8")
     assert main(["lomba", "import", str(good)]) == 0
     assert "2 lomba baru" in capsys.readouterr().out
+    assert main(["lomba", "import", str(good)]) == 0  # the same file again
+    out = capsys.readouterr().out
+    assert "tidak ada yang berubah" in out and "diperbarui" not in out
     bad = tmp_path / "salah.yaml"
     bad.write_text(YEAR_FILE.replace("level: nasional", "level: dunia"), encoding="utf-8")
     assert main(["lomba", "import", str(bad)]) == 1

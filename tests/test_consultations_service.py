@@ -19,6 +19,7 @@ from bot.services.consultations import (
 )
 from bot.services.context import ServiceContext
 from bot.services.dialog import AlreadyRecorded, Dialog
+from bot.services.features import build_dialog
 from bot.services.mentors import expertise_options
 from bot.services.replies import CopyReply, LongReply, Outcome, Reply
 from models import consultations as cq
@@ -153,9 +154,10 @@ def test_invite_makes_a_mentor_once_and_refuses_misuse(dialog: Dialog, clock: Cl
     setup_people(dialog)
     assert templates(dialog.command(ASN, "undang_mentor")) == ["common/forbidden"]
     token = invite_token(dialog)
-    # Not registered yet: asked to register first, the token stays usable.
+    # Not registered yet: the registration starts, the token stays usable.
     assert templates(dialog.command(MENTOR_A, "start", f"mentor-{token}")) == [
-        "mentor/register_first"
+        "mentor/register_first",
+        "register/consent",
     ]
     register(dialog, MENTOR_A, name="Budi Santoso")
     assert templates(dialog.command(MENTOR_A, "start", f"mentor-{token}")) == [
@@ -183,6 +185,83 @@ def test_invite_makes_a_mentor_once_and_refuses_misuse(dialog: Dialog, clock: Cl
     assert templates(dialog.callback(MENTOR_B, "m:n")) == ["mentor/invite_declined"]
     dialog.command(MENTOR_B, "start", f"mentor-{fresh}")
     assert notice(dialog.callback(MENTOR_B, "m:j")) == "mentor_joined"
+
+
+def finish_registration(dialog: Dialog, user_id: int, name: str) -> Outcome:
+    """Consent, name and office, each step by a new Dialog (as after a restart): the outcome
+    of the last step."""
+    build_dialog(dialog.ctx).callback(user_id, "r:ok")
+    build_dialog(dialog.ctx).text(user_id, name)
+    found = build_dialog(dialog.ctx).text(user_id, "kesehatan")
+    return build_dialog(dialog.ctx).callback(user_id, buttons(found)[0].data)
+
+
+def pending_start(dialog: Dialog, user_id: int) -> str | None:
+    with dialog.ctx.db.session() as session:
+        state = session.get(ConversationState, user_id)
+        return state.pending_start if state else None
+
+
+def test_an_invite_opened_before_registering_continues_into_the_mentor_step(
+    dialog: Dialog,
+) -> None:
+    setup_people(dialog)
+    token = invite_token(dialog)
+    opened = dialog.command(MENTOR_A, "start", f"mentor-{token}")
+    assert templates(opened) == ["mentor/register_first", "register/consent"]
+    assert pending_start(dialog, MENTOR_A) == f"mentor-{token}"
+    # /batal and /start in between do not lose it either.
+    dialog.command(MENTOR_A, "batal")
+    dialog.command(MENTOR_A, "start")
+    done = finish_registration(dialog, MENTOR_A, "Dr. Syamsul Alam, S.KM., M.Kes.")
+    assert templates(done)[-3:] == ["register/welcome", "menu/main", "mentor/invite_confirm"]
+    assert done.replies[-1].context["resumed"] is True
+    assert pending_start(dialog, MENTOR_A) is None
+    joined = build_dialog(dialog.ctx).callback(MENTOR_A, "m:j")
+    assert notice(joined) == "mentor_joined" and joined.menus == (MENTOR_A,)
+    with dialog.ctx.db.session() as session:
+        assert session.get(Mentor, MENTOR_A).active
+    # Afterwards the next step of anything else does not open it again.
+    assert templates(dialog.command(MENTOR_A, "profil")) == ["register/profile"]
+
+
+def test_an_invite_that_expired_or_was_used_during_registration_is_answered_politely(
+    dialog: Dialog, clock: Clock
+) -> None:
+    setup_people(dialog)
+    expiring, taken = invite_token(dialog), invite_token(dialog)
+    dialog.command(MENTOR_A, "start", f"mentor-{expiring}")
+    dialog.command(MENTOR_B, "start", f"mentor-{taken}")
+    register(dialog, OTHER_ASN, name="Eka Putri")
+    with dialog.ctx.db.session() as session:  # `taken` used by someone else meanwhile
+        assert cq.use_invite(session, _invite_id(session, taken), OTHER_ASN, clock())
+    clock.advance(days=8)
+    late = finish_registration(dialog, MENTOR_A, "Budi Santoso")
+    assert templates(late)[-1] == "mentor/invite_expired"
+    assert late.replies[-1].context["resumed"] is True
+    used = finish_registration(dialog, MENTOR_B, "Citra Dewi")
+    assert templates(used)[-1] == "mentor/invite_used"
+    for user_id in (MENTOR_A, MENTOR_B):
+        assert pending_start(dialog, user_id) is None
+        assert flow(dialog.ctx.db, user_id)[0] == "idle"
+        with dialog.ctx.db.session() as session:
+            assert session.get(Mentor, user_id) is None
+
+
+def test_declining_consent_forgets_the_invite_opened_before(dialog: Dialog) -> None:
+    setup_people(dialog)
+    dialog.command(MENTOR_A, "start", f"mentor-{invite_token(dialog)}")
+    assert templates(dialog.callback(MENTOR_A, "r:no")) == ["register/consent_declined"]
+    assert pending_start(dialog, MENTOR_A) is None
+
+
+def test_an_unknown_invite_before_registering_is_answered_at_once(dialog: Dialog) -> None:
+    assert templates(dialog.command(MENTOR_A, "start", "mentor-salah")) == ["mentor/invite_invalid"]
+    assert pending_start(dialog, MENTOR_A) is None
+
+
+def _invite_id(session: Session, token: str) -> int:
+    return session.exec(select(MentorInvite.id).where(MentorInvite.token == token)).one()
 
 
 def test_one_invite_confirmed_by_two_people_at_once_makes_one_mentor(dialog: Dialog) -> None:
@@ -220,6 +299,7 @@ def test_mentor_profile_expertise_capacity_pause(dialog: Dialog) -> None:
     for data in ("m:e:0", "m:c", "m:k:3", "m:p", "m:me"):
         assert notice(dialog.callback(ASN, data)) == "mentor_only", data
     assert templates(dialog.command(ASN, "antrian")) == ["mentor/not_mentor"]
+    assert templates(dialog.command(ASN, "antrean")) == ["mentor/not_mentor"]
 
 
 # ---- asking and routing -------------------------------------------------------------------------
@@ -677,8 +757,9 @@ def test_every_callback_rechecks_who_may_see_the_consultation(dialog: Dialog) ->
     assert notice(dialog.callback(ADMIN_ID, f"k:dv:{cid}")) == "consult_not_found"
     # Each side's own lists show only their consultations.
     assert templates(dialog.command(OTHER_ASN, "konsultasi")) == ["consult/ask_topic"]
-    queue = dialog.command(MENTOR_B, "antrian")
+    queue = dialog.command(MENTOR_B, "antrean")
     assert queue.replies[0].context["live"] == []
+    assert dialog.command(MENTOR_B, "antrian").replies[0].context["live"] == []  # the alias
 
 
 def test_history_lists_every_change_with_time_and_actor(dialog: Dialog, clock: Clock) -> None:

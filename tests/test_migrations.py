@@ -113,3 +113,29 @@ def test_0007_adds_nip_and_opd_head_keeping_users_and_offices(fresh_url: str) ->
         assert session.get(User, 7).nip == "198001012005011001"
         assert session.get(Opd, 3).head_nip == "197505052003122002"
     database.dispose()
+
+
+def test_0013_keeps_every_users_place_in_a_flow(fresh_url: str) -> None:
+    """Upgrading a database at the first revision whose users are mid-flow adds the pending
+    deep link (empty) and keeps their place."""
+    from sqlalchemy import text
+
+    database = Database(fresh_url)
+    try:
+        database.migrate("0001")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO conversation_states (user_id, flow, step, data, "
+                    "last_text_length, updated_at) VALUES (7, 'register', 'name', '{}', 0, "
+                    "'2026-01-01 00:00:00+00')"
+                )
+            )
+        database.migrate()
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT user_id, flow, step, pending_start FROM conversation_states")
+            ).all()
+        assert rows == [(7, "register", "name", None)]
+    finally:
+        database.dispose()

@@ -54,10 +54,10 @@ def test_dataku_sends_everything_stored_about_the_user(dialog: Dialog, clock) ->
     document = outcome.replies[0]
     assert isinstance(document, DocumentReply)
     data = json.loads(document.content)
-    assert data["users"][0]["full_name"] == "Andi Pratiwi"
-    assert [a["value"] for a in data["answers"]] == ["SIPANDU BUMIL"]
-    assert data["competition_follows"] and data["reminder_deliveries"]
-    assert all(u["id"] == ANDI for u in data["users"])
+    assert data["Profil"][0]["Nama lengkap"] == "Andi Pratiwi"
+    assert [a["Isi jawaban"] for a in data["Jawaban pada draf"]] == ["SIPANDU BUMIL"]
+    assert data["Lomba yang diikuti"] and data["Pengingat tenggat yang dikirim"]
+    assert all(u["ID Telegram"] == ANDI for u in data["Profil"])
     assert "Budi" not in document.content.decode()
 
 

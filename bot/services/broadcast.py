@@ -20,6 +20,7 @@ from bot.services.feature import Feature
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
 from bot.services.statistics import forbidden, forbidden_notice
+from bot.services.textutil import with_year
 from models import repository as repo
 from models.competitions import Competition, Follow
 from models.readiness import Broadcast, BroadcastDelivery
@@ -197,7 +198,7 @@ class BroadcastService:
         competition = session.get(Competition, competition_id)
         if competition is None:
             return Outcome(notice="broadcast_not_found", notice_alert=True)
-        label = f"{competition.name} ({competition.year})"
+        label = with_year(competition.name, competition.year)
         self._set_audience(broadcast, "competition", competition.id, label)
         session.add(broadcast)
         return self.preview(session, broadcast, edit=True)
@@ -309,7 +310,7 @@ class BroadcastService:
         buttons = [
             Button(
                 data=f"b:c:{broadcast.id}:{c.id}",
-                text=f"{c.name} ({c.year}) · {followers.get(c.id, 0)} pengikut",
+                text=f"{with_year(c.name, c.year)} · {followers.get(c.id, 0)} pengikut",
             )
             for c in competitions
         ]

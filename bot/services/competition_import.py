@@ -66,6 +66,10 @@ class ImportSummary:
     stages_added: int = 0
     deadlines_moved: int = 0
 
+    @property
+    def changed(self) -> bool:
+        return any((self.created, self.updated, self.stages_added, self.deadlines_moved))
+
 
 def parse_file(text: str, tz: ZoneInfo) -> list[PlannedCompetition]:
     """Check the whole file; raise ImportProblem at the first fault, naming its line."""
@@ -117,7 +121,8 @@ def _upsert(
         session.add(existing)
         session.flush()
         summary.created += 1
-    else:
+    elif (existing.organiser, existing.level) != (planned.organiser, planned.level):
+        # Only a real change counts: importing the same file again reports nothing changed.
         existing.organiser, existing.level = planned.organiser, planned.level
         session.add(existing)
         summary.updated += 1

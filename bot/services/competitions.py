@@ -13,6 +13,7 @@ from bot.services.context import ServiceContext
 from bot.services.deadlines import DeadlineError, days_left, parse_deadline
 from bot.services.feature import Feature
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
+from bot.services.textutil import with_year
 from models import repository as repo
 from models.competitions import (
     Competition,
@@ -64,7 +65,7 @@ class CompetitionService:
             )
         )
         buttons = [
-            Button(data=f"l:o:{c.id}", text=f"{c.name} ({c.year})") for c in competitions[:30]
+            Button(data=f"l:o:{c.id}", text=with_year(c.name, c.year)) for c in competitions[:30]
         ]
         rows = [*one_per_row(buttons), (Button(data="l:n", label="competition_new"),)]
         context = {"competitions": competitions}

@@ -142,6 +142,8 @@ class ConsultationService:
             service=self,
             commands={
                 "konsultasi": lambda s, st, a: self.my_consultations(s, st.user_id),
+                "antrean": lambda s, st, a: self.queue(s, st.user_id),
+                # The common misspelling, kept working for those who learnt it first.
                 "antrian": lambda s, st, a: self.queue(s, st.user_id),
             },
             callbacks={"k": self._callback},
@@ -210,7 +212,7 @@ class ConsultationService:
         return Outcome().add(Reply("consult/my_list", context, keyboard(*rows), edit=edit))
 
     def queue(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
-        """/antrian: a mentor's offered and assigned consultations, with their status."""
+        """/antrean (alias /antrian): a mentor's offered and assigned consultations."""
         mentor = active_mentor(session, user_id)
         if mentor is None:
             return not_a_mentor()

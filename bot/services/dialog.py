@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
-from bot.services.feature import Feature, Media
+from bot.services.feature import CommandHandler, Feature, Media
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from models import repository as repo
 from models.db import AlreadyRecorded, commit_with_next_transaction
@@ -140,7 +140,7 @@ class Dialog:
             state.last_text_target = None
             handler = self.text_flows.get(state.flow)
             if handler is not None:
-                return handler(session, state, text)
+                return self._open_pending_start(session, state, handler(session, state, text))
             return self._idle_text(session, user_id)
 
     def command(self, user_id: int, name: str, args: str = "") -> Outcome:
@@ -150,7 +150,7 @@ class Dialog:
             if name == "start" and args:
                 handler = self._start_payload_handler(args)
                 if handler is not None:
-                    return handler(session, state, args)
+                    return self._start_with_payload(session, state, handler, args)
             handler = self.commands.get(name)
             if handler is None:
                 return self._unknown_command(state, name)
@@ -171,7 +171,10 @@ class Dialog:
                     _register_first().replies[0]
                 )
             try:
-                return handler(session, user_id, parts)
+                outcome = handler(session, user_id, parts)
+                # Not get_state: that would bring back the row of an account just deleted.
+                state = session.get(ConversationState, user_id)
+                return self._open_pending_start(session, state, outcome)
             except (ValueError, IndexError, KeyError, OverflowError, DataError):
                 # Forged or truncated data (an id past the column's integer range is a
                 # DataError on PostgreSQL): nothing happened, nothing revealed.
@@ -192,6 +195,33 @@ class Dialog:
                 section = drafting.service.awaited_section(session, state)
             context = {"kind": media.kind, "flow": state.flow, "section": section}
             return Outcome().add(Reply("common/text_expected", context))
+
+    # ---- deep links opened before registering ---------------------------------------------------
+
+    def _start_with_payload(
+        self, session: Session, state: ConversationState, handler: CommandHandler, payload: str
+    ) -> Outcome:
+        """`/start <payload>`. A handler that needs a registered user keeps the payload in
+        `state.pending_start`; the registration then starts (or continues) right here."""
+        outcome = handler(session, state, payload)
+        if state.pending_start and not self._registered(session, state.user_id):
+            _merge(outcome, self.commands["start"](session, state, ""))
+        return outcome
+
+    def _open_pending_start(
+        self, session: Session, state: ConversationState | None, outcome: Outcome
+    ) -> Outcome:
+        """Once the registration is complete, the deep link opened before it is opened, in the
+        same transaction (so a restart in between loses nothing). Its handler sees
+        `state.pending_start` still set, so it can say that this is the link from before."""
+        payload = state.pending_start if state is not None else None
+        if state is None or not payload or not self._registered(session, state.user_id):
+            return outcome
+        handler = self._start_payload_handler(payload)
+        if handler is not None:
+            _merge(outcome, handler(session, state, payload))
+        state.pending_start = None
+        return outcome
 
     # ---- small replies ------------------------------------------------------------------------
 
@@ -229,6 +259,14 @@ class Dialog:
         if drafts:
             rows.insert(0, [Button(data=f"d:c:{drafts[0].id}", label="continue_last")])
         return Outcome().add(Reply("common/idle_text", {}, keyboard(*rows)))
+
+
+def _merge(outcome: Outcome, more: Outcome) -> None:
+    """Append what a second step said and changed to the first step's outcome."""
+    outcome.replies.extend(more.replies)
+    outcome.rebuild = (*outcome.rebuild, *more.rebuild)
+    outcome.menus = (*outcome.menus, *more.menus)
+    outcome.notice = outcome.notice or more.notice
 
 
 def _register_first() -> Outcome:

@@ -129,15 +129,20 @@ class MentorService:
         token = payload[len(INVITE_PREFIX) :]
         invite = _invite_by_token(session, token)
         now = self.ctx.now()
+        # Opened again by the Dialog once the registration it waited for is complete.
+        resumed = {"resumed": state.pending_start == payload}
         if invite is None:
-            return Outcome().add(Reply("mentor/invite_invalid"))
+            return Outcome().add(Reply("mentor/invite_invalid", resumed))
         if active_mentor(session, state.user_id) is not None:
             return Outcome().add(Reply("mentor/already"))
         if invite.used_at is not None:
-            return Outcome().add(Reply("mentor/invite_used"))
+            return Outcome().add(Reply("mentor/invite_used", resumed))
         if invite.expires_at <= now:
-            return Outcome().add(Reply("mentor/invite_expired", {"expired": invite.expires_at}))
+            context = {"expired": invite.expires_at, **resumed}
+            return Outcome().add(Reply("mentor/invite_expired", context))
         if not repo.registered(session.get(User, state.user_id)):
+            # Kept in the database: the registration that starts now ends in the mentor step.
+            state.pending_start = payload[:120]
             return Outcome().add(Reply("mentor/register_first"))
         repo.set_flow(state, MENTOR_INVITE, data={"invite": invite.id})
         buttons = keyboard(
@@ -147,7 +152,7 @@ class MentorService:
             ]
         )
         name = display_name(session, state.user_id)
-        return Outcome().add(Reply("mentor/invite_confirm", {"name": name}, buttons))
+        return Outcome().add(Reply("mentor/invite_confirm", {"name": name, **resumed}, buttons))
 
     def is_active_mentor(self, session: Session, user_id: int) -> bool:
         return active_mentor(session, user_id) is not None

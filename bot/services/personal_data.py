@@ -15,10 +15,13 @@ from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session, SQLModel
 
 from bot.services.context import ServiceContext
+from bot.services.data_export import readable_export
 from bot.services.feature import Feature
 from bot.services.replies import Button, DocumentReply, Outcome, Reply, keyboard
+from bot.services.textutil import with_year
 from models import repository as repo
-from models.tables import Draft, User
+from models.competitions import Competition
+from models.tables import Draft, Opd, User
 
 # Columns that hold a Telegram user id without a foreign key (delivery records and the like).
 USER_COLUMNS = (
@@ -55,15 +58,34 @@ class PersonalDataService:
         data = collect(session, user_id)
         if not data["users"]:
             return Outcome().add(Reply("pdp/nothing_stored"))
-        content = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
+        readable, sections = readable_export(
+            data, self.ctx.tz, self.ctx.now(), self._code_names(session)
+        )
+        content = json.dumps(readable, ensure_ascii=False, indent=2, default=_json_value)
         return Outcome().add(
             DocumentReply(
                 filename=f"data-saya-{user_id}.json",
                 content=content.encode(),
                 caption_template="pdp/export_caption",
-                caption_context={"tables": sorted(k for k, v in data.items() if v)},
+                caption_context={"sections": sections},
             )
         )
+
+    def _code_names(self, session: Session) -> dict[str, dict[Any, str]]:
+        """What the codes in the export stand for: offices, formats and their sections."""
+        sections = {s.key: s.title for f in reversed(list(self.ctx.formats)) for s in f.sections}
+        return {
+            "opd_id": {opd_id: name for opd_id, name in session.exec(select(Opd.id, Opd.name))},
+            "competition_id": {
+                cid: with_year(name, year)
+                for cid, name, year in session.exec(
+                    select(Competition.id, Competition.name, Competition.year)
+                )
+            },
+            "format_key": {f.key: f.title for f in self.ctx.formats},
+            "section_key": sections,
+            "resume_section": sections,
+        }
 
     def confirm_deletion(self, session: Session, user_id: int) -> Outcome:
         user = session.get(User, user_id)

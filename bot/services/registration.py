@@ -105,6 +105,7 @@ class RegistrationService:
             return Outcome(notice="stale_button", notice_alert=True)
         if not accepted:
             repo.clear_flow(state)
+            state.pending_start = None  # nothing kept without consent, not even a link
             session.delete(user)
             return Outcome().add(Reply("register/consent_declined", edit=True))
         user.consent_at = self.ctx.now()

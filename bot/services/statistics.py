@@ -26,7 +26,7 @@ from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat
 from bot.services.readiness import Readiness, assess_readiness, ticked_indicators_of_many
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard
-from bot.services.textutil import format_datetime_id
+from bot.services.textutil import format_datetime_id, with_year
 from models import repository as repo
 from models.competitions import Competition, DraftLink, Stage
 from models.db import Database
@@ -204,7 +204,7 @@ def upcoming_deadlines(
         linked = links.get(competition.id or 0, [])
         rows.append(
             DeadlineRow(
-                competition=f"{competition.name} ({competition.year})",
+                competition=with_year(competition.name, competition.year),
                 stage=stage.name,
                 deadline_at=stage.deadline_at,
                 days=days_left(stage.deadline_at, now, ctx.tz),

@@ -515,3 +515,43 @@ def html_visible_length(html_text: str) -> int:
     parser.feed(html_text)
     parser.close()
     return len("".join(parser.parts))
+
+
+# ---- names inside sentences -------------------------------------------------------------
+
+
+def mark_after(text: object, mark: str) -> str:
+    """The punctuation mark that follows `text`: a full stop that `text` already ends with (a
+    name ending in an academic title, "dr. Rahmawati Said, M.Kes.") is not written twice.
+    For a mark after markup that closes around the text:
+    `<b>{{ x }}</b>{{ x|mark_after(".") }}`."""
+    if mark.startswith(".") and str(text).rstrip().endswith("."):
+        return mark[1:]
+    return mark
+
+
+def with_mark(text: object, mark: str) -> str:
+    """`text` followed by a punctuation mark, without a doubled full stop (see mark_after)."""
+    value = str(text).rstrip()
+    return value + mark_after(value, mark)
+
+
+def word_before(word: str, name: object) -> str:
+    """`word` and a space to put before `name`, or nothing when the name already begins with
+    it: "Lomba " + "Innovative Government Award", but not "Lomba Lomba Inovasi Daerah"."""
+    first = str(name).split(maxsplit=1)[:1]
+    if first and first[0].casefold() == word.casefold():
+        return ""
+    return f"{word} "
+
+
+def year_note(name: object, year: object) -> str:
+    """ " (2027)" after a name that does not already say its year ("IGA 2027" stays as it is)."""
+    if year is None or re.search(rf"\b{re.escape(str(year))}\b", str(name)):
+        return ""
+    return f" ({year})"
+
+
+def with_year(name: object, year: object) -> str:
+    """A competition's name with its year, "Lomba Inovasi Daerah (2027)", unless it has it."""
+    return f"{name}{year_note(name, year)}"

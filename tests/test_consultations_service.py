@@ -1010,6 +1010,12 @@ def test_every_reply_renders_as_valid_telegram_html(
     third = consultation_ids(dialog, ASN)[0]
     d.callback(MENTOR_A, f"k:x:{third}")
     d.callback(MENTOR_B, f"k:x:{third}")
+    d.callback(ADMIN_ID, f"k:v:{third}")
+    d.callback(ADMIN_ID, f"k:ga:{third}")
+    d.callback(ADMIN_ID, f"k:gm:{third}:{MENTOR_A}")
+    with dialog.ctx.db.session() as session:  # A leaves: third goes back to routing
+        d.outcomes.append(_service(dialog).mentor_leaving(session, MENTOR_A))
+    d.callback(ADMIN_ID, f"m:y:{MENTOR_A}")
     d.callback(ADMIN_ID, f"m:x:{MENTOR_B}")
     d.callback(ADMIN_ID, f"m:r:{MENTOR_B}")
     d.callback(ADMIN_ID, f"m:y:{MENTOR_B}")

@@ -8,6 +8,7 @@ holding user data is covered by adding a foreign key to `users` (or a column in 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -30,13 +31,19 @@ USER_COLUMNS = (
     "sender_id",
     "recipient_id",
     "created_by",
+    # A relayed message's two chats: the rows are the routing of that person's messages.
+    "from_chat_id",
+    "to_chat_id",
 )
 DELETE_FLOW = "delete_account"
+# What other features do before an account is deleted (a mentor's consultations go to others).
+LeavingHook = Callable[[Session, int], Outcome]
 
 
 class PersonalDataService:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, leaving: Sequence[LeavingHook] = ()) -> None:
         self.ctx = ctx
+        self.leaving = tuple(leaving)
 
     def feature(self) -> Feature:
         return Feature(
@@ -85,8 +92,14 @@ class PersonalDataService:
             repo.clear_flow(state)
             return Outcome().add(Reply("pdp/delete_cancelled", edit=True))
         handed = hand_drafts_to_opd(session, user_id) if parts[0] == "opd" else 0
+        outcome = Outcome().add(Reply("pdp/deleted", {"handed": handed}, edit=True))
+        for hook in self.leaving:
+            before = hook(session, user_id)
+            outcome.replies.extend(r for r in before.replies if getattr(r, "to", None) != user_id)
+            outcome.rebuild += before.rebuild
+            outcome.menus += before.menus
         delete_user(session, user_id)
-        return Outcome().add(Reply("pdp/deleted", {"handed": handed}, edit=True))
+        return outcome
 
 
 def user_tables() -> list[tuple[Table, list[str]]]:

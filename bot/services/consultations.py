@@ -730,8 +730,9 @@ class ConsultationService:
 
     def offer_waiting(self, session: Session, mentor_id: int) -> list[Reply]:
         """Open requests offered to a mentor who just became available (joined, resumed,
-        reactivated, or has room again): every request nobody is looking at, and those of
-        their fields. Nothing if they are paused, unreachable or full."""
+        reactivated, or has room again): those of their fields, and every other one that no
+        mentor able to take it now has been offered. Nothing if they are paused, unreachable
+        or full."""
         mentor = active_mentor(session, mentor_id)
         if mentor is None or mentor.paused or not mentor.reachable:
             return []
@@ -741,10 +742,8 @@ class ConsultationService:
         for c in cq.requests_waiting_for(session, mentor_id):
             if len(replies) >= MAX_OFFERS:
                 break
-            offers = cq.offers_of(session, c.id or 0)
-            nobody = not any(o.status == OFFERED for o in offers)
             fields = set(self._draft_fields(session, c.draft_id)) | ({c.topic} - {""})
-            if not nobody and not fields & set(mentor.expertise):
+            if not fields & set(mentor.expertise) and self._free_mentor_has(session, c):
                 continue
             offer = cq.offer_of(session, c.id or 0, mentor_id)
             if offer is None:
@@ -755,6 +754,16 @@ class ConsultationService:
             self._name_people(session, event, [("offered", mentor_id)])
             replies.append(self.offer_reply(session, c, mentor_id))
         return replies
+
+    def _free_mentor_has(self, session: Session, c: Consultation) -> bool:
+        """Whether a mentor who could take it now (unpaused, with room) has the offer."""
+        waiting = [o.mentor_id for o in cq.offers_of(session, c.id or 0) if o.status == OFFERED]
+        loads = cq.open_counts(session, waiting)
+        for mentor_id in waiting:
+            mentor = active_mentor(session, mentor_id)
+            if mentor is not None and not mentor.paused and loads[mentor_id] < mentor.capacity:
+                return True
+        return False
 
     # ---- seeing a consultation ------------------------------------------------------------------
 

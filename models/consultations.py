@@ -438,6 +438,18 @@ def offers_of(session: Session, consultation_id: int) -> list[ConsultationOffer]
     return list(session.exec(query.order_by(col(ConsultationOffer.id))))
 
 
+def notice_of(
+    session: Session, consultation_id: int, kind: str, round_: int, user_id: int
+) -> ConsultationNotice | None:
+    query = select(ConsultationNotice).where(
+        ConsultationNotice.consultation_id == consultation_id,
+        ConsultationNotice.kind == kind,
+        ConsultationNotice.round == round_,
+        ConsultationNotice.user_id == user_id,
+    )
+    return session.exec(query).first()
+
+
 def consultations_of_asn(session: Session, user_id: int) -> list[Consultation]:
     query = select(Consultation).where(Consultation.asn_id == user_id)
     return list(session.exec(query.order_by(col(Consultation.id).desc())))

@@ -75,6 +75,7 @@ from models.consultations import (
     ConsultationComment,
     ConsultationEvent,
     ConsultationEventPerson,
+    ConsultationNotice,
     ConsultationOffer,
     ConsultationSession,
     RelayedMessage,
@@ -90,6 +91,9 @@ CLOSE = "consult_close"
 CANCEL = "consult_cancel"
 RATING = "consult_rating"
 
+# Outbox kinds (ConsultationNotice.kind, rendered by scheduler/consultations.py) of replies
+# whose kind is not simply the template's name: a first offer is not a re-announcement.
+OUTBOX_KINDS = {"consult/offer": "offer_new"}
 # Scheduler sources (scheduler/consultations.py) whose wake-ups depend on this data.
 EXPIRY_KIND = "consult_expiry"
 REMINDER_KIND = "consult_reminders"
@@ -635,7 +639,7 @@ class ConsultationService:
             )
         )
         mentor_keys = self._buttons(session, c, "mentor")
-        outcome.add(Reply("consult/assigned_by_admin", context, mentor_keys, to=mentor_id))
+        outcome.add(Reply("consult/assigned_mentor", context, mentor_keys, to=mentor_id))
         outcome.add(Reply("consult/accepted_asn", context, chat, to=c.asn_id))
         return outcome
 
@@ -727,6 +731,33 @@ class ConsultationService:
         if not was_active and not outcome.replies:
             outcome.menus = ()
         return outcome
+
+    def mentor_leaving_later(self, session: Session, mentor_id: int) -> int | None:
+        """`mentor_leaving` for a process that cannot send (the command line): what it would
+        say is written to the expiry job's outbox (consultation_notices) in the same
+        transaction, and the running bot sends it. The number of messages queued, None if
+        the person is not a mentor."""
+        if session.get(cq.Mentor, mentor_id) is None:
+            return None
+        queued = 0
+        for reply in self.mentor_leaving(session, mentor_id).replies:
+            c = reply.context.get("c") if isinstance(reply, Reply) else None
+            if not isinstance(reply, Reply) or reply.to is None or not isinstance(c, Consultation):
+                continue
+            kind = OUTBOX_KINDS.get(reply.template, reply.template.split("/", 1)[1])
+            if cq.notice_of(session, c.id or 0, kind, c.announce_round, reply.to) is None:
+                session.add(
+                    ConsultationNotice(
+                        consultation_id=c.id or 0,
+                        kind=kind,
+                        round=c.announce_round,
+                        user_id=reply.to,
+                        created_at=self.ctx.now(),
+                        updated_at=self.ctx.now(),
+                    )
+                )
+                queued += 1
+        return queued
 
     def offer_waiting(self, session: Session, mentor_id: int) -> list[Reply]:
         """Open requests offered to a mentor who just became available (joined, resumed,

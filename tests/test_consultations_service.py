@@ -1456,3 +1456,30 @@ def test_a_mentor_moved_off_a_consultation_loses_its_draft(dialog: Dialog) -> No
     assert isinstance(dialog.callback(MENTOR_B, f"k:dv:{cid}").replies[0], LongReply)
     for forged in (f"k:dv:{cid}", f"k:a:{cid}", f"k:cm:{cid}", f"k:cs:{cid}:99"):
         assert notice(dialog.callback(MENTOR_A, forged)) in ("consult_not_found", "consult_taken")
+
+
+def test_a_mentor_deactivated_elsewhere_is_handed_on_through_the_outbox(
+    dialog: Dialog, clock: Clock
+) -> None:
+    """`klinik mentor deactivate` cannot send: what it would say is queued in the same
+    transaction and the bot's expiry job delivers it, once."""
+    cid = accepted(dialog)
+    make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
+    service = _service(dialog)
+    with dialog.ctx.db.session() as session:
+        assert service.mentor_leaving_later(session, OTHER_ASN) is None  # not a mentor
+        assert service.mentor_leaving_later(session, MENTOR_A) == 2  # the ASN, mentor B
+    assert consultation(dialog.ctx.db, cid).status == "open"
+    assert notice(dialog.callback(MENTOR_A, f"k:v:{cid}")) == "consult_not_found"
+    source = ExpirySource(service, timedelta(hours=24))
+    assert source.wake_times(clock())[0] == clock()  # now: notices wait to be sent
+    sender = RecordingSender()
+    for _ in range(2):  # a second wake-up sends nothing twice
+        asyncio.run(source.run_due(clock(), sender))
+    assert sender.to(ASN) == ["consult/mentor_left_asn"]
+    assert sender.to(MENTOR_B) == ["consult/offer"]
+    assert sender.to(ADMIN_ID) == []
+    offer = next(r for c, r in sender.sent if c == MENTOR_B)
+    assert not offer.context["again"]  # a first offer, not a re-announcement
+    assert "1 mentor lain" in rendered(next(r for c, r in sender.sent if c == ASN))
+    assert notice(dialog.callback(MENTOR_B, f"k:a:{cid}")) == "consult_accepted"

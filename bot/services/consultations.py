@@ -567,7 +567,7 @@ class ConsultationService:
             Reply("consult/offer_taken", {"c": c}, edit=True)
         )
 
-    def withdraw_offers(self, session: Session, mentor_id: int, actor: int) -> list[Reply]:
+    def withdraw_offers(self, session: Session, mentor_id: int, actor: int | None) -> list[Reply]:
         """A deactivated mentor's waiting offers end; requests left with none are re-routed."""
         replies: list[Reply] = []
         for c in cq.consultations_of_mentor(session, mentor_id):
@@ -717,7 +717,6 @@ class ConsultationService:
         mentor = session.get(cq.Mentor, mentor_id)
         if mentor is None:
             return Outcome()
-        was_active = mentor.active
         mentor.active, mentor.updated_at = False, self.ctx.now()
         session.add(mentor)
         outcome = Outcome(rebuild=(REMINDER_KIND, EXPIRY_KIND), menus=(mentor_id,))
@@ -728,8 +727,6 @@ class ConsultationService:
                     session, c, mentor_id, None, asn_template="consult/mentor_left_asn"
                 )
                 outcome.replies.extend(rerouted or [])
-        if not was_active and not outcome.replies:
-            outcome.menus = ()
         return outcome
 
     def mentor_leaving_later(self, session: Session, mentor_id: int) -> int | None:
@@ -1705,14 +1702,16 @@ def _mine_row() -> list[Button]:
     return [Button(data="k:l", label="consult_mine")]
 
 
-def _names_by_role(session: Session, people: list[ConsultationEventPerson]) -> dict[str, list[str]]:
+def _names_by_role(
+    session: Session, people: list[ConsultationEventPerson]
+) -> dict[str, list[str | None]]:
     """The people of one history line by role, with today's names (None: account deleted,
     shown as such by the template)."""
     found: dict[str, list[str | None]] = {}
     for person in people:
         name = display_name(session, person.user_id) if person.user_id is not None else None
         found.setdefault(person.role, []).append(name)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def _mark_unreachable(session: Session, user_id: int) -> None:

@@ -187,8 +187,9 @@ class ConsultationEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     consultation_id: int = _consultation_fk()
     at: datetime = _created_at()
-    # None: the system (routing, expiry).
+    # None: the system (routing, expiry), or (by_person) someone who deleted their account.
     actor_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    by_person: bool = Field(default=False)
     action: str = Field(max_length=30)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)

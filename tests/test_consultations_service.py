@@ -1342,8 +1342,14 @@ def test_a_mentor_who_deletes_their_account_hands_their_consultations_on(
     # The history still reads well, without the name of the person who left.
     history = dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0]
     assert isinstance(history, LongReply)
-    lines = " ".join(rendered_chunk(c) for c in history.chunks[1:])
-    assert "mentor yang sudah menghapus akun" in lines and "Budi" not in lines
+    lines = [rendered_chunk(c) for c in history.chunks[1:]]
+    assert "Budi" not in " ".join(lines)
+    assert "Ditawarkan kepada mentor</b>: mentor yang sudah menghapus akun" in lines[1]
+    accepted_line = next(line for line in lines if "Diterima mentor" in line)
+    assert accepted_line.endswith("oleh pengguna yang sudah menghapus akun")
+    assert lines[-1].endswith("oleh Citra Dewi") and lines[0].endswith("oleh Andi Pratiwi")
+    reopened = next(line for line in lines if "Dibuka kembali" in line)
+    assert reopened.endswith("oleh sistem")
 
 
 def test_a_consultation_left_without_its_mentor_by_old_data_never_raises(

@@ -145,6 +145,10 @@ def test_0008_turns_names_into_references_and_reopens_orphans(old_database: Data
         ).all()
         assert people == [(1, "offered", 8), (1, "offered", 9), (2, "from", 8), (2, "to", 9)]
         details = dict(connection.execute(text("SELECT id, detail FROM consultation_events")).all())
+        by_person = connection.execute(
+            text("SELECT DISTINCT by_person FROM consultation_events WHERE actor_id IS NULL")
+        )
+        assert [bool(b) for (b,) in by_person] == [False]  # written by the system
         assert details[1] is None and details[2] is None
         assert details[3] == "Budi Santoso, Orang Lama"  # kept: one name belongs to nobody
         assert details[4] == "Kembar" and details[5] == "Nama inovasi"

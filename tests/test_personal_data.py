@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlmodel import SQLModel, select
 
@@ -137,6 +138,12 @@ def traces(database, user_id: int, name: str) -> set[tuple[str, str]]:
     """Every (table, column) of the whole schema holding the id, or the name or id in text."""
     from sqlalchemy import select as sa_select
 
+    mention = re.compile(rf"{re.escape(name)}|\b{user_id}\b")
+
+    def names_them(value: object) -> bool:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return mention.search(text) is not None
+
     found = set()
     with database.session() as session:
         for table in SQLModel.metadata.sorted_tables:
@@ -147,9 +154,7 @@ def traces(database, user_id: int, name: str) -> set[tuple[str, str]]:
                     if isinstance(value, int) and not isinstance(value, bool):
                         if value == user_id:
                             found.add((table.name, column))
-                    elif name in json.dumps(value, default=str, ensure_ascii=False) or (
-                        str(user_id) in json.dumps(value, default=str)
-                    ):
+                    elif isinstance(value, str | dict | list) and names_them(value):
                         found.add((table.name, column))
     return found
 

@@ -35,6 +35,9 @@ USER_COLUMNS = (
     "from_chat_id",
     "to_chat_id",
 )
+# Of those, the ones in a shared record (a line of a consultation's history): the person's id
+# is cleared and the line kept, so the other side's history still reads well.
+CLEARED_COLUMNS = ("actor_id",)
 DELETE_FLOW = "delete_account"
 # What other features do before an account is deleted (a mentor's consultations go to others).
 LeavingHook = Callable[[Session, int], Outcome]
@@ -192,7 +195,11 @@ def delete_user(session: Session, user_id: int) -> None:
     for table, column in referencing_columns():
         session.exec(update(table).where(table.c[column] == user_id).values({column: None}))
     for table, columns in reversed(user_tables()):
-        session.exec(delete(table).where(_any_equal(table, columns, user_id)))
+        for name in (c for c in columns if c in CLEARED_COLUMNS):
+            session.exec(update(table).where(table.c[name] == user_id).values({name: None}))
+        owned = [c for c in columns if c not in CLEARED_COLUMNS]
+        if owned:
+            session.exec(delete(table).where(_any_equal(table, owned, user_id)))
     users = SQLModel.metadata.tables["users"]
     session.exec(delete(users).where(users.c.id == user_id))
 

@@ -37,7 +37,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_consultation_event_people_user_id", "consultation_event_people", ["user_id"]
     )
+    with op.batch_alter_table("consultation_events") as batch:
+        batch.add_column(
+            sa.Column("by_person", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     connection = op.get_bind()
+    connection.execute(sa.text("UPDATE consultation_events SET by_person = (actor_id IS NOT NULL)"))
     # Ids of people who deleted their account would break the new foreign keys: cleared first.
     for table, column in (("consultation_sessions", "proposed_by"), ("mentors", "invited_by")):
         if column == "proposed_by":
@@ -136,6 +141,8 @@ def _timed(statement: str) -> sa.TextClause:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("consultation_events") as batch:
+        batch.drop_column("by_person")
     for table, column in (("consultation_sessions", "proposed_by"), ("mentors", "invited_by")):
         with op.batch_alter_table(table) as batch:
             batch.drop_constraint(f"fk_{table}_{column}_users", type_="foreignkey")

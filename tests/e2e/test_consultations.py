@@ -435,6 +435,7 @@ async def test_a_request_before_any_mentor_reaches_the_one_who_joins_or_an_admin
     assert "Selamat siang, Pak Dedi." in plain(await dedi.receive_all(idle=0.2))
 
 
+@pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_mentor_who_deletes_their_account_leaves_no_asn_stuck(
     bot: RunningBot, emulator: BotApiEmulator
 ) -> None:

@@ -41,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     mentor_commands = mentor.add_subparsers(dest="mentor_command", required=True)
     invite = mentor_commands.add_parser("invite", help="buat tautan undangan mentor sekali pakai")
     invite.add_argument("--bot-username", default=None, help="nama bot, tanpa bertanya ke Telegram")
+    deactivate = mentor_commands.add_parser(
+        "deactivate", help="nonaktifkan mentor; konsultasinya dialihkan ke mentor lain"
+    )
+    deactivate.add_argument("user_id", type=int, help="id Telegram mentor")
     backup = commands.add_parser("backup", help="salin basis data SQLite saat bot berjalan")
     backup.add_argument("file", help="berkas tujuan salinan")
     args = parser.parse_args(argv)
@@ -55,8 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backup":
             return backup_database(args.file)
         if args.command == "mentor":
-            from bot.mentor_cli import run_mentor_invite
+            from bot.mentor_cli import run_mentor_deactivate, run_mentor_invite
 
+            if args.mentor_command == "deactivate":
+                return run_mentor_deactivate(args.user_id)
             return run_mentor_invite(args.bot_username)
         if args.command == "lomba":
             return import_competition_file(args.file)

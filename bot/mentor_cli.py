@@ -1,4 +1,5 @@
-"""`klinik mentor invite`: a single-use mentor invite link, made on the command line."""
+"""`klinik mentor invite`: a single-use mentor invite link, made on the command line.
+`klinik mentor deactivate ID`: a mentor stops, with no admin at hand to reassign their work."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import asyncio
 import re
 import sys
 
-from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram import Bot, BotCommandScopeChat
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.services.mentors import new_invite
 from bot.services.textutil import format_datetime_id
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from models.types import utcnow
 
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -43,6 +44,58 @@ def run_mentor_invite(bot_username: str | None) -> int:
     )
     print(f"https://t.me/{username}?start=mentor-{token}")
     return 0
+
+
+def run_mentor_deactivate(user_id: int) -> int:
+    """Deactivate a mentor: their offers and consultations go to other mentors (or the admins)
+    and each ASN is told, by the running bot, from the outbox written here in the same
+    transaction; their command menu goes back to everyone's."""
+    from bot.app import build_runtime, prepare_database
+    from bot.services.consultations import ConsultationService
+
+    settings = load_settings()
+    database = prepare_database(settings)
+    try:
+        runtime = build_runtime(settings, database)
+        service = ConsultationService(runtime.dialog.ctx)
+        with database.session() as session:
+            queued = service.mentor_leaving_later(session, user_id)
+    finally:
+        database.dispose()
+    if queued is None:
+        print(f"Gagal: pengguna {user_id} bukan mentor.", file=sys.stderr)
+        return 2
+    print(
+        f"Mentor {user_id} dinonaktifkan. {queued} pemberitahuan (pengusul, mentor lain, admin) "
+        "dikirim bot dalam beberapa menit."
+    )
+    if not _reset_menu(settings, user_id):
+        print(
+            "Perhatian: menu perintah mentor itu belum dapat diperbarui (Telegram tidak dapat "
+            "dihubungi); ia tetap tidak dapat bertindak sebagai mentor.",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _reset_menu(settings: Settings, user_id: int) -> bool:
+    """The chat's own command list is removed: it shows everyone's commands again."""
+
+    async def delete() -> None:
+        bot = Bot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.api_base_file_url,
+        )
+        async with bot:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
+
+    try:
+        settings.check()
+        asyncio.run(delete())
+    except (SettingsError, TelegramError):
+        return False
+    return True
 
 
 def _ask_telegram(settings: Settings) -> str | None:

@@ -34,6 +34,7 @@ __all__ = [
     "Consultation",
     "ConsultationComment",
     "ConsultationEvent",
+    "ConsultationEventPerson",
     "ConsultationNotice",
     "ConsultationOffer",
     "ConsultationSession",
@@ -111,7 +112,7 @@ class Mentor(SQLModel, table=True):
     active: bool = Field(default=True)
     # False once a relay or an offer to them answered 403; set again when they act in the bot.
     reachable: bool = Field(default=True)
-    invited_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    invited_by: int | None = _user_fk(ondelete="SET NULL", nullable=True, index=False)
     joined_at: datetime = _created_at()
     updated_at: datetime = _created_at()
 
@@ -186,12 +187,34 @@ class ConsultationEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     consultation_id: int = _consultation_fk()
     at: datetime = _created_at()
-    # None: the system (routing, expiry).
+    # None: the system (routing, expiry), or (by_person) someone who deleted their account.
     actor_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    by_person: bool = Field(default=False)
     action: str = Field(max_length=30)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
     detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ConsultationEventPerson(SQLModel, table=True):
+    """A person an event is about (the mentors a request was offered to, the mentors of a
+    reassignment): a reference, so the history shows today's name, and nothing once the person
+    deleted their account (user_id cleared, the line kept)."""
+
+    __tablename__ = "consultation_event_people"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("consultation_events.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    # offered, from (the previous mentor), to (the new mentor)
+    role: str = Field(max_length=16)
+    user_id: int | None = _user_fk(ondelete="SET NULL", nullable=True)
 
 
 class ConsultationSession(SQLModel, table=True):
@@ -204,7 +227,8 @@ class ConsultationSession(SQLModel, table=True):
     starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     note: str | None = Field(default=None, max_length=200)
     status: str = Field(default=PROPOSED, max_length=16)
-    proposed_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The mentor who proposed it; cleared if they delete their account.
+    proposed_by: int | None = _user_fk(ondelete="SET NULL", nullable=True, index=False)
     created_at: datetime = _created_at()
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
@@ -415,6 +439,18 @@ def offers_of(session: Session, consultation_id: int) -> list[ConsultationOffer]
     return list(session.exec(query.order_by(col(ConsultationOffer.id))))
 
 
+def notice_of(
+    session: Session, consultation_id: int, kind: str, round_: int, user_id: int
+) -> ConsultationNotice | None:
+    query = select(ConsultationNotice).where(
+        ConsultationNotice.consultation_id == consultation_id,
+        ConsultationNotice.kind == kind,
+        ConsultationNotice.round == round_,
+        ConsultationNotice.user_id == user_id,
+    )
+    return session.exec(query).first()
+
+
 def consultations_of_asn(session: Session, user_id: int) -> list[Consultation]:
     query = select(Consultation).where(Consultation.asn_id == user_id)
     return list(session.exec(query.order_by(col(Consultation.id).desc())))
@@ -432,6 +468,21 @@ def consultations_of_mentor(session: Session, mentor_id: int) -> list[Consultati
     return list(session.exec(query.order_by(col(Consultation.id).desc())))
 
 
+def requests_waiting_for(session: Session, mentor_id: int) -> list[Consultation]:
+    """Open requests of other people that this mentor has neither open before them nor
+    declined, oldest first."""
+    answered = select(ConsultationOffer.consultation_id).where(
+        ConsultationOffer.mentor_id == mentor_id,
+        col(ConsultationOffer.status).in_([OFFERED, DECLINED]),
+    )
+    query = select(Consultation).where(
+        Consultation.status == OPEN,
+        Consultation.asn_id != mentor_id,
+        ~col(Consultation.id).in_(answered),
+    )
+    return list(session.exec(query.order_by(col(Consultation.id))))
+
+
 def all_consultations(session: Session) -> list[Consultation]:
     return list(session.exec(select(Consultation).order_by(col(Consultation.id).desc())))
 
@@ -439,6 +490,18 @@ def all_consultations(session: Session) -> list[Consultation]:
 def events_of(session: Session, consultation_id: int) -> list[ConsultationEvent]:
     query = select(ConsultationEvent).where(ConsultationEvent.consultation_id == consultation_id)
     return list(session.exec(query.order_by(col(ConsultationEvent.at), col(ConsultationEvent.id))))
+
+
+def people_of(session: Session, event_ids: list[int]) -> dict[int, list[ConsultationEventPerson]]:
+    """The people each event is about, in the order they were recorded."""
+    found: dict[int, list[ConsultationEventPerson]] = {}
+    if event_ids:
+        query = select(ConsultationEventPerson).where(
+            col(ConsultationEventPerson.event_id).in_(event_ids)
+        )
+        for person in session.exec(query.order_by(col(ConsultationEventPerson.id))):
+            found.setdefault(person.event_id, []).append(person)
+    return found
 
 
 def sessions_of(session: Session, consultation_id: int) -> list[ConsultationSession]:

@@ -170,13 +170,14 @@ class ExpirySource:
     def _render(
         self, session: Session, notice: ConsultationNotice, c: Consultation
     ) -> Reply | None:
-        if notice.kind in ("offer", "asn_reannounced") and c.status != OPEN:
+        if notice.kind in ("offer", "offer_new", "asn_reannounced") and c.status != OPEN:
             return None
-        if notice.kind == "offer":
+        if notice.kind in ("offer", "offer_new"):  # a re-announcement, or a first offer
             offer = cq.offer_of(session, c.id or 0, notice.user_id)
             if offer is None or offer.status != OFFERED:
                 return None
-            return self.service.offer_reply(session, c, notice.user_id, again=True)
+            again = notice.kind == "offer"
+            return self.service.offer_reply(session, c, notice.user_id, again=again)
         context = self.service.context_of(session, c)
         context["offered"] = sum(1 for o in cq.offers_of(session, c.id or 0) if o.status == OFFERED)
         if notice.kind.startswith("admin_"):

@@ -188,12 +188,15 @@ def test_invite_makes_a_mentor_once_and_refuses_misuse(dialog: Dialog, clock: Cl
 
 
 def finish_registration(dialog: Dialog, user_id: int, name: str) -> Outcome:
-    """Consent, name and office, each step by a new Dialog (as after a restart): the outcome
-    of the last step."""
+    """Consent, name, office and the optional NIP (skipped), each step by a new Dialog (as after
+    a restart): the outcome of the last step."""
     build_dialog(dialog.ctx).callback(user_id, "r:ok")
     build_dialog(dialog.ctx).text(user_id, name)
     found = build_dialog(dialog.ctx).text(user_id, "kesehatan")
-    return build_dialog(dialog.ctx).callback(user_id, buttons(found)[0].data)
+    chosen = build_dialog(dialog.ctx).callback(user_id, buttons(found)[0].data)
+    assert templates(chosen)[-1] == "register/ask_nip"  # the link waits for the last step
+    assert pending_start(dialog, user_id) is not None
+    return build_dialog(dialog.ctx).callback(user_id, buttons(chosen)[-1].data)
 
 
 def pending_start(dialog: Dialog, user_id: int) -> str | None:
@@ -214,7 +217,7 @@ def test_an_invite_opened_before_registering_continues_into_the_mentor_step(
     dialog.command(MENTOR_A, "batal")
     dialog.command(MENTOR_A, "start")
     done = finish_registration(dialog, MENTOR_A, "Dr. Syamsul Alam, S.KM., M.Kes.")
-    assert templates(done)[-3:] == ["register/welcome", "menu/main", "mentor/invite_confirm"]
+    assert templates(done)[-3:] == ["register/nip_skipped", "menu/main", "mentor/invite_confirm"]
     assert done.replies[-1].context["resumed"] is True
     assert pending_start(dialog, MENTOR_A) is None
     joined = build_dialog(dialog.ctx).callback(MENTOR_A, "m:j")
@@ -1094,6 +1097,12 @@ def test_every_reply_renders_as_valid_telegram_html(
     third = consultation_ids(dialog, ASN)[0]
     d.callback(MENTOR_A, f"k:x:{third}")
     d.callback(MENTOR_B, f"k:x:{third}")
+    d.callback(ADMIN_ID, f"k:v:{third}")
+    d.callback(ADMIN_ID, f"k:ga:{third}")
+    d.callback(ADMIN_ID, f"k:gm:{third}:{MENTOR_A}")
+    with dialog.ctx.db.session() as session:  # A leaves: third goes back to routing
+        d.outcomes.append(_service(dialog).mentor_leaving(session, MENTOR_A))
+    d.callback(ADMIN_ID, f"m:y:{MENTOR_A}")
     d.callback(ADMIN_ID, f"m:x:{MENTOR_B}")
     d.callback(ADMIN_ID, f"m:r:{MENTOR_B}")
     d.callback(ADMIN_ID, f"m:y:{MENTOR_B}")
@@ -1238,3 +1247,332 @@ def test_a_reply_routed_to_its_consultation_is_recorded_with_the_relay_not_befor
             outcome = None
     # Handled once: the first delivery relayed it, the second was recognised.
     assert outcome is None
+
+
+# ---- no request is ever stuck (issue 10.2) -------------------------------------------------------
+
+
+def rendered(reply: Reply) -> str:
+    from bot.rendering import Renderer
+
+    return Renderer(WITA).render(reply).text
+
+
+def offers_in(outcome: Outcome) -> list[int | None]:
+    return [r.to for r in outcome.replies if isinstance(r, Reply) and r.template == "consult/offer"]
+
+
+def test_a_request_made_before_any_mentor_is_offered_to_the_first_who_joins(
+    dialog: Dialog,
+) -> None:
+    setup_people(dialog)
+    cid, asked = ask(dialog)
+    promise = rendered(asked.replies[0])  # type: ignore[arg-type]
+    assert "Admin klinik sudah kami beri tahu dan dapat langsung menugaskan" in promise
+    assert "begitu ada mentor yang bergabung" in promise
+    register(dialog, MENTOR_A, name="Budi Santoso")
+    dialog.command(MENTOR_A, "start", f"mentor-{invite_token(dialog)}")
+    joined = dialog.callback(MENTOR_A, "m:j")
+    assert offers_in(joined) == [MENTOR_A]
+    assert offered_to(dialog.ctx.db, cid) == {MENTOR_A: "offered"}
+    assert templates(dialog.command(MENTOR_A, "antrian")) == ["consult/queue"]
+    queue = dialog.command(MENTOR_A, "antrian").replies[0].context["live"]
+    assert [item["c"].id for item in queue] == [cid]
+    assert notice(dialog.callback(MENTOR_A, f"k:a:{cid}")) == "consult_accepted"
+
+
+def test_waiting_requests_reach_a_mentor_who_resumes_or_gets_room(dialog: Dialog) -> None:
+    setup_people(dialog)
+    make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan",))
+    make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Kesehatan",))
+    dialog.callback(MENTOR_A, "m:p")  # paused
+    dialog.callback(MENTOR_B, "m:k:1")
+    register(dialog, OTHER_ASN, name="Gita Lestari")
+    first, _ = ask(dialog, OTHER_ASN)
+    dialog.callback(MENTOR_B, f"k:a:{first}")  # B is full now
+    second, routed = ask(dialog)
+    assert offers_in(routed) == [MENTOR_B]  # nobody else active: full B still hears of it
+    third, routed = ask(dialog, topic="pendidikan")
+    # Resuming: both waiting requests are offered to A (nobody has room for them).
+    resumed = dialog.callback(MENTOR_A, "m:p")
+    assert notice(resumed) == "mentor_resumed"
+    assert offers_in(resumed) == [MENTOR_A, MENTOR_A]
+    assert offered_to(dialog.ctx.db, second)[MENTOR_A] == "offered"
+    # Pausing and resuming again offers nothing twice.
+    dialog.callback(MENTOR_A, "m:p")
+    assert offers_in(dialog.callback(MENTOR_A, "m:p")) == []
+    # A declines the health question; B finishing their consultation has room for it again.
+    dialog.callback(MENTOR_A, f"k:x:{second}")
+    dialog.callback(MENTOR_A, f"k:x:{third}")
+    fourth, _ = ask(dialog)
+    assert offered_to(dialog.ctx.db, fourth) == {MENTOR_A: "offered"}  # B is full
+    dialog.callback(MENTOR_B, f"k:z:{first}")
+    closed = dialog.text(MENTOR_B, "Sudah dibahas tuntas, terima kasih.")
+    assert offers_in(closed) == [MENTOR_B]  # fourth: B's field, B has room now
+    assert offered_to(dialog.ctx.db, fourth) == {MENTOR_A: "offered", MENTOR_B: "offered"}
+    # A larger capacity counts as room too; a declined request is never offered again.
+    dialog.callback(MENTOR_B, f"k:a:{fourth}")  # B is full again
+    fifth, routed = ask(dialog, OTHER_ASN)  # ASN has 3 open: the limit
+    assert offers_in(routed) == [MENTOR_A]
+    assert offers_in(dialog.callback(MENTOR_B, "m:k:3")) == [MENTOR_B]
+    assert offered_to(dialog.ctx.db, fifth) == {MENTOR_A: "offered", MENTOR_B: "offered"}
+    assert offered_to(dialog.ctx.db, third) == {MENTOR_A: "declined", MENTOR_B: "offered"}
+
+
+def test_without_admins_the_asn_is_told_only_what_will_happen(
+    database: Database, formats, clock: Clock
+) -> None:
+    from bot.services.features import build_dialog
+
+    lonely = build_dialog(
+        ServiceContext(db=database, formats=formats, tz=WITA, admin_ids=frozenset(), clock=clock)
+    )
+    register(lonely, ASN, name="Andi Pratiwi")
+    cid, asked = ask(lonely)
+    promise = rendered(asked.replies[0])  # type: ignore[arg-type]
+    assert "Admin klinik" not in promise and "admin klinik ikut" not in promise
+    assert "klinik belum menunjuk admin" in promise
+    assert "begitu ada mentor yang bergabung atau kembali tersedia" in promise
+    assert [r.to for r in asked.replies if isinstance(r, Reply)] == [None]
+    expiry = ExpirySource(_service(lonely), timedelta(hours=24))
+    sender = RecordingSender()
+    clock.advance(hours=25)
+    asyncio.run(expiry.run_due(clock(), sender))
+    [(to, again)] = sender.sent
+    assert to == ASN and "admin" not in rendered(again).lower()
+    assert "belum ada mentor yang tersedia" in rendered(again)
+    clock.advance(hours=25)
+    asyncio.run(expiry.run_due(clock(), sender))
+    assert "Admin klinik" not in rendered(sender.sent[-1][1])
+    assert consultation(database, cid).status == "expired"
+
+
+def test_an_admin_assigns_an_open_request_to_a_chosen_mentor(dialog: Dialog) -> None:
+    setup_people(dialog)
+    make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan",))
+    make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
+    register(dialog, OTHER_ASN, name="Gita Lestari")
+    cid, _ = ask(dialog)
+    dialog.callback(MENTOR_A, f"k:x:{cid}")
+    declined = dialog.callback(MENTOR_B, f"k:x:{cid}")
+    assert replies_to(declined, ADMIN_ID) == ["consult/admin_declined"]
+    detail = dialog.callback(ADMIN_ID, f"k:v:{cid}")
+    assert f"k:ga:{cid}" in [b.data for b in buttons(detail)]
+    menu = dialog.callback(ADMIN_ID, f"k:ga:{cid}")
+    assert templates(menu) == ["consult/assign_menu"]
+    choices = [b.data for b in buttons(menu) if b.data.startswith("k:gm:")]
+    assert choices == [f"k:gm:{cid}:{MENTOR_A}", f"k:gm:{cid}:{MENTOR_B}"]
+    # Nobody else may assign; nobody can be assigned who is not an active mentor.
+    for person in (ASN, MENTOR_A, OTHER_ASN):
+        for data in (f"k:ga:{cid}", f"k:gm:{cid}:{MENTOR_B}"):
+            assert notice(dialog.callback(person, data)) == "consult_not_found", (person, data)
+    for forged in (f"k:gm:{cid}:{OTHER_ASN}", f"k:gm:{cid}:{ASN}", f"k:gm:{cid}:999"):
+        assert notice(dialog.callback(ADMIN_ID, forged)) == "consult_not_found", forged
+    assert consultation(dialog.ctx.db, cid).status == "open"
+    done = dialog.callback(ADMIN_ID, f"k:gm:{cid}:{MENTOR_B}")
+    assert templates(done)[0] == "consult/assigned"
+    assert replies_to(done, MENTOR_B) == ["consult/assigned_mentor"]
+    assert replies_to(done, ASN) == ["consult/accepted_asn"]
+    found = consultation(dialog.ctx.db, cid)
+    assert (found.status, found.mentor_id) == ("assigned", MENTOR_B)
+    assert flow(dialog.ctx.db, MENTOR_B) == ("consult_chat", {"consultation": cid})
+    copy = dialog.text(ASN, "Selamat siang, Bu.").replies[0]
+    assert isinstance(copy, CopyReply) and copy.to == MENTOR_B
+    assert ("assigned", ADMIN_ID, "assigned") in actions(dialog.ctx.db, cid)
+    # Pressed again (or after someone accepted): taken, nothing changes.
+    assert notice(dialog.callback(ADMIN_ID, f"k:gm:{cid}:{MENTOR_A}")) == "consult_taken"
+    assert notice(dialog.callback(ADMIN_ID, f"k:ga:{cid}")) == "consult_taken"
+    history = dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0]
+    assert isinstance(history, LongReply)
+    lines = [rendered_chunk(c) for c in history.chunks[1:]]
+    assert any("Ditugaskan admin</b> kepada Citra Dewi" in line for line in lines), lines
+
+
+def rendered_chunk(chunk: Any) -> str:
+    from bot.rendering import Renderer
+
+    return Renderer(WITA).text(chunk.head_template, chunk.head_context)
+
+
+# ---- a mentor who deletes their account (issue 11.1) -------------------------------------------
+
+
+def test_a_mentor_who_deletes_their_account_hands_their_consultations_on(
+    dialog: Dialog,
+) -> None:
+    cid = accepted(dialog)
+    propose(dialog, cid, "25/11/2026 10.00")
+    make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
+    register(dialog, OTHER_ASN, name="Gita Lestari")
+    waiting, _ = ask(dialog, OTHER_ASN)  # offered to A only (the matching mentor)
+    assert offered_to(dialog.ctx.db, waiting) == {MENTOR_A: "offered"}
+    dialog.command(MENTOR_A, "hapus_akun")
+    gone = dialog.callback(MENTOR_A, "x:all")
+    assert templates(gone)[0] == "pdp/deleted"
+    assert gone.menus == (MENTOR_A,)  # the mentor's command menu is reset
+    assert replies_to(gone, ASN) == ["consult/mentor_left_asn"]
+    assert sorted(offers_in(gone)) == [MENTOR_B, MENTOR_B]  # both requests, to the other mentor
+    assert replies_to(gone, MENTOR_A) == []
+    left = next(r for r in gone.replies if isinstance(r, Reply) and r.to == ASN)
+    assert "kami teruskan kepada 1 mentor lain" in rendered(left)
+    found = consultation(dialog.ctx.db, cid)
+    assert (found.status, found.mentor_id) == ("open", None)
+    with dialog.ctx.db.session() as session:
+        assert [s.status for s in cq.sessions_of(session, cid)] == ["void"]
+        assert session.get(Mentor, MENTOR_A) is None
+    # The ASN still in the conversation is told it waits for a mentor, every time: no error.
+    assert templates(dialog.text(ASN, "Pak, apakah masih di sana?")) == ["consult/chat_not_yet"]
+    assert templates(dialog.text(ASN, "Halo?")) == ["common/idle_text"]
+    assert notice(dialog.callback(MENTOR_B, f"k:a:{cid}")) == "consult_accepted"
+    copy = dialog.text(ASN, "Selamat pagi, Bu.").replies[0]
+    assert isinstance(copy, CopyReply) and copy.to == MENTOR_B
+    # The history still reads well, without the name of the person who left.
+    history = dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0]
+    assert isinstance(history, LongReply)
+    lines = [rendered_chunk(c) for c in history.chunks[1:]]
+    assert "Budi" not in " ".join(lines)
+    assert "Ditawarkan kepada mentor</b>: mentor yang sudah menghapus akun" in lines[1]
+    accepted_line = next(line for line in lines if "Diterima mentor" in line)
+    assert accepted_line.endswith("oleh pengguna yang sudah menghapus akun")
+    assert lines[-1].endswith("oleh Citra Dewi") and lines[0].endswith("oleh Andi Pratiwi")
+    reopened = next(line for line in lines if "Dibuka kembali" in line)
+    assert reopened.endswith("oleh sistem")
+
+
+def test_a_consultation_left_without_its_mentor_by_old_data_never_raises(
+    dialog: Dialog,
+) -> None:
+    """Data from before the fix: assigned, mentor gone. The ASN's messages get an answer."""
+    cid = accepted(dialog)
+    with dialog.ctx.db.session() as session:
+        found = session.get(Consultation, cid)
+        assert found is not None
+        found.mentor_id = None
+        session.add(found)
+    assert templates(dialog.text(ASN, "Halo?")) == ["consult/chat_not_yet"]
+    assert flow(dialog.ctx.db, ASN)[0] == "idle"
+
+
+# ---- the draft after the consultation (issue 11.9) ---------------------------------------------
+
+DRAFT_PATHS = ("k:dv:{cid}", "k:cm:{cid}", "k:cs:{cid}:0", "k:cs:{cid}:5")
+
+
+def consulted_draft(dialog: Dialog) -> tuple[int, int]:
+    """A draft, a request about it, mentor A (Kesehatan) offered it: (consultation, draft)."""
+    setup_people(dialog)
+    make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan",))
+    make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
+    draft_id = new_draft(dialog, ASN)
+    dialog.text(ASN, "SIPANDU BUMIL")
+    dialog.command(ASN, "batal")
+    cid, _ = ask(dialog, draft=draft_id)
+    return cid, draft_id
+
+
+def assert_no_draft_for(dialog: Dialog, mentor_id: int, cid: int) -> None:
+    for path in DRAFT_PATHS:
+        data = path.format(cid=cid)
+        refused = dialog.callback(mentor_id, data)
+        assert notice(refused) == "consult_not_found", data
+        assert templates(refused) == ["consult/not_found"], data
+    detail = dialog.callback(mentor_id, f"k:v:{cid}")
+    if templates(detail) == ["consult/detail"]:  # the record stays, the draft does not
+        assert detail.replies[0].context["draft"] is None
+        assert not [b for b in buttons(detail) if b.data.startswith(("k:dv", "k:cm"))]
+        assert "SIPANDU" not in rendered(detail.replies[0])  # type: ignore[arg-type]
+
+
+def start_comment(dialog: Dialog, cid: int) -> None:
+    assert templates(dialog.callback(MENTOR_A, f"k:cs:{cid}:0")) == ["consult/comment_ask"]
+
+
+def comment_refused(dialog: Dialog, cid: int) -> None:
+    late = dialog.text(MENTOR_A, "Komentar yang terlambat untuk bagian nama.")
+    assert templates(late) == ["consult/not_found"]
+    assert replies_to(late, ASN) == []
+    with dialog.ctx.db.session() as session:
+        assert session.exec(select(cq.ConsultationComment)).all() == []
+
+
+def test_a_mentor_reads_the_draft_only_while_the_consultation_goes_on(dialog: Dialog) -> None:
+    cid, draft_id = consulted_draft(dialog)
+    # Offered, then accepted: every path is open.
+    assert isinstance(dialog.callback(MENTOR_A, f"k:dv:{cid}").replies[0], LongReply)
+    dialog.callback(MENTOR_A, f"k:a:{cid}")
+    assert isinstance(dialog.callback(MENTOR_A, f"k:dv:{cid}").replies[0], LongReply)
+    assert templates(dialog.callback(MENTOR_A, f"k:cm:{cid}")) == ["consult/comment_menu"]
+    start_comment(dialog, cid)
+    # Closed while a comment was being written: the comment and every later look are refused.
+    dialog.command(MENTOR_A, "batal")
+    dialog.callback(MENTOR_A, f"k:z:{cid}")
+    dialog.text(MENTOR_A, "Sudah dibahas, silakan lanjutkan menulis.")
+    dialog.text(ASN, "x")  # the ASN edits the draft afterwards: none of it reaches the mentor
+    assert_no_draft_for(dialog, MENTOR_A, cid)
+    dialog.callback(ASN, f"d:s:{draft_id}:0")
+    dialog.text(ASN, "SIPANDU BUMIL PLUS")
+    assert_no_draft_for(dialog, MENTOR_A, cid)
+    # The ASN still reads their own draft there.
+    assert isinstance(dialog.callback(ASN, f"k:dv:{cid}").replies[0], LongReply)
+
+
+def test_a_cancelled_consultation_closes_the_draft_even_mid_comment(dialog: Dialog) -> None:
+    cid, _ = consulted_draft(dialog)
+    dialog.callback(MENTOR_A, f"k:a:{cid}")
+    start_comment(dialog, cid)
+    dialog.callback(ASN, f"k:q:{cid}")
+    dialog.text(ASN, "Sudah dibantu rekan di Bappeda")
+    comment_refused(dialog, cid)
+    assert_no_draft_for(dialog, MENTOR_A, cid)
+
+
+def test_an_expired_offer_no_longer_shows_the_draft(dialog: Dialog, clock: Clock) -> None:
+    cid, _ = consulted_draft(dialog)
+    expiry = ExpirySource(_service(dialog), timedelta(hours=24), reannouncements=0)
+    clock.advance(hours=25)
+    asyncio.run(expiry.run_due(clock(), RecordingSender()))
+    assert consultation(dialog.ctx.db, cid).status == "expired"
+    for mentor_id in (MENTOR_A, MENTOR_B):
+        assert_no_draft_for(dialog, mentor_id, cid)
+        assert notice(dialog.callback(mentor_id, f"k:v:{cid}")) == "consult_not_found"
+
+
+def test_a_mentor_moved_off_a_consultation_loses_its_draft(dialog: Dialog) -> None:
+    cid, _ = consulted_draft(dialog)
+    dialog.callback(MENTOR_A, f"k:a:{cid}")
+    start_comment(dialog, cid)
+    dialog.callback(ADMIN_ID, f"m:ra:{MENTOR_A}:{MENTOR_B}")
+    comment_refused(dialog, cid)
+    assert_no_draft_for(dialog, MENTOR_A, cid)
+    assert notice(dialog.callback(MENTOR_A, f"k:v:{cid}")) == "consult_not_found"
+    # The new mentor reads it; the old buttons of an offer stay dead (forged or kept).
+    assert isinstance(dialog.callback(MENTOR_B, f"k:dv:{cid}").replies[0], LongReply)
+    for forged in (f"k:dv:{cid}", f"k:a:{cid}", f"k:cm:{cid}", f"k:cs:{cid}:99"):
+        assert notice(dialog.callback(MENTOR_A, forged)) in ("consult_not_found", "consult_taken")
+
+
+def test_a_mentor_deactivated_elsewhere_is_handed_on_through_the_outbox(
+    dialog: Dialog, clock: Clock
+) -> None:
+    """`klinik mentor deactivate` cannot send: what it would say is queued in the same
+    transaction and the bot's expiry job delivers it, once."""
+    cid = accepted(dialog)
+    make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
+    service = _service(dialog)
+    with dialog.ctx.db.session() as session:
+        assert service.mentor_leaving_later(session, OTHER_ASN) is None  # not a mentor
+        assert service.mentor_leaving_later(session, MENTOR_A) == 2  # the ASN, mentor B
+    assert consultation(dialog.ctx.db, cid).status == "open"
+    assert notice(dialog.callback(MENTOR_A, f"k:v:{cid}")) == "consult_not_found"
+    source = ExpirySource(service, timedelta(hours=24))
+    assert source.wake_times(clock())[0] == clock()  # now: notices wait to be sent
+    sender = RecordingSender()
+    for _ in range(2):  # a second wake-up sends nothing twice
+        asyncio.run(source.run_due(clock(), sender))
+    assert sender.to(ASN) == ["consult/mentor_left_asn"]
+    assert sender.to(MENTOR_B) == ["consult/offer"]
+    assert sender.to(ADMIN_ID) == []
+    offer = next(r for c, r in sender.sent if c == MENTOR_B)
+    assert not offer.context["again"]  # a first offer, not a re-announcement
+    assert "1 mentor lain" in rendered(next(r for c, r in sender.sent if c == ASN))
+    assert notice(dialog.callback(MENTOR_B, f"k:a:{cid}")) == "consult_accepted"

@@ -139,3 +139,83 @@ def test_0013_keeps_every_users_place_in_a_flow(fresh_url: str) -> None:
         assert rows == [(7, "register", "name", None)]
     finally:
         database.dispose()
+
+
+def test_0008_turns_names_into_references_and_reopens_orphans(fresh_url: str) -> None:
+    """Consultations written before 0008: offer and reassignment texts naming mentors become
+    references (a name nobody or two people have stays text), the proposer of a session whose
+    account is gone is cleared, and a consultation left without its mentor is open again."""
+    from sqlalchemy import text
+
+    old_database = Database(fresh_url)
+    old_database.migrate("0002")
+    at = "'2026-01-01 00:00:00+00'"
+    with old_database.engine.begin() as connection:
+        for user_id, name in (
+            (7, "Andi"),
+            (8, "Budi Santoso"),
+            (9, "Citra Dewi"),
+            (10, "Kembar"),
+            (11, "Kembar"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, full_name, reachable, created_at) "
+                    f"VALUES ({user_id}, '{name}', true, {at})"
+                )
+            )
+        for cid, status, mentor in ((1, "assigned", 8), (2, "scheduled", "NULL")):
+            connection.execute(
+                text(
+                    "INSERT INTO consultations (id, asn_id, mentor_id, topic, question, status, "
+                    "announce_round, announced_at, created_at, updated_at) VALUES "
+                    f"({cid}, 7, {mentor}, '', 'Bagaimana?', '{status}', 1, {at}, {at}, {at})"
+                )
+            )
+        events = (
+            (1, "offered", "Budi Santoso, Citra Dewi"),
+            (2, "reassigned", "Budi Santoso → Citra Dewi"),
+            (3, "offered", "Budi Santoso, Orang Lama"),
+            (4, "offered", "Kembar"),
+            (5, "commented", "Nama inovasi"),
+        )
+        for event_id, action, detail in events:
+            connection.execute(
+                text(
+                    "INSERT INTO consultation_events (id, consultation_id, at, action, detail) "
+                    f"VALUES ({event_id}, 1, {at}, '{action}', '{detail}')"
+                )
+            )
+        connection.execute(
+            text(
+                "INSERT INTO consultation_sessions (id, consultation_id, starts_at, status, "
+                f"proposed_by, created_at) VALUES (1, 2, {at}, 'confirmed', 12345, {at})"
+            )
+        )
+        if not old_database.is_sqlite:  # rows written with explicit ids, as a restore would
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('consultation_events', 'id'), 100)")
+            )
+    old_database.migrate()
+    with old_database.engine.connect() as connection:
+        people = connection.execute(
+            text("SELECT event_id, role, user_id FROM consultation_event_people ORDER BY id")
+        ).all()
+        assert people == [(1, "offered", 8), (1, "offered", 9), (2, "from", 8), (2, "to", 9)]
+        details = dict(connection.execute(text("SELECT id, detail FROM consultation_events")).all())
+        by_person = connection.execute(
+            text("SELECT DISTINCT by_person FROM consultation_events WHERE actor_id IS NULL")
+        )
+        assert [bool(b) for (b,) in by_person] == [False]  # written by the system
+        assert details[1] is None and details[2] is None
+        assert details[3] == "Budi Santoso, Orang Lama"  # kept: one name belongs to nobody
+        assert details[4] == "Kembar" and details[5] == "Nama inovasi"
+        states = dict(connection.execute(text("SELECT id, status FROM consultations")).all())
+        assert states == {1: "assigned", 2: "open"}
+        session = connection.execute(text("SELECT status, proposed_by FROM consultation_sessions"))
+        assert session.all() == [("void", None)]
+        reopened = connection.execute(
+            text("SELECT action, to_status FROM consultation_events WHERE consultation_id = 2")
+        ).all()
+        assert reopened == [("reopened", "open")]
+    old_database.dispose()

@@ -75,6 +75,8 @@ from models.consultations import (
     Consultation,
     ConsultationComment,
     ConsultationEvent,
+    ConsultationEventPerson,
+    ConsultationNotice,
     ConsultationOffer,
     ConsultationSession,
     RelayedMessage,
@@ -90,6 +92,9 @@ CLOSE = "consult_close"
 CANCEL = "consult_cancel"
 RATING = "consult_rating"
 
+# Outbox kinds (ConsultationNotice.kind, rendered by scheduler/consultations.py) of replies
+# whose kind is not simply the template's name: a first offer is not a re-announcement.
+OUTBOX_KINDS = {"consult/offer": "offer_new"}
 # Scheduler sources (scheduler/consultations.py) whose wake-ups depend on this data.
 EXPIRY_KIND = "consult_expiry"
 REMINDER_KIND = "consult_reminders"
@@ -114,6 +119,7 @@ ENDED = (CLOSED, CANCELLED, EXPIRED)
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "accepted": ((OPEN,), ASSIGNED),
+    "assigned": ((OPEN,), ASSIGNED),
     "reassigned": (ACTIVE_STATES, ASSIGNED),
     "reopened": (ACTIVE_STATES, OPEN),
     "session_confirmed": (ACTIVE_STATES, SCHEDULED),
@@ -193,6 +199,8 @@ class ConsultationService:
             "rn": lambda: self.skip_rating_comment(session, user_id, args[0]),
             "h": lambda: self.history(session, user_id, args[0]),
             "al": lambda: self.admin_list(session, user_id, args[0]),
+            "ga": lambda: self.assign_menu(session, user_id, args[0]),
+            "gm": lambda: self.assign(session, user_id, args[0], args[1]),
         }
         return actions[action]()
 
@@ -424,7 +432,7 @@ class ConsultationService:
         self._event(session, consultation, "created", state.user_id, to_status=OPEN)
         repo.clear_flow(state)
         offers = self._route(session, consultation, exclude=set())
-        context = {"c": consultation, "offered": len(offers)}
+        context = {"c": consultation, "offered": len(offers), "admins": bool(self.ctx.admin_ids)}
         buttons = keyboard([Button(data="k:l", label="consult_mine")])
         outcome = Outcome(rebuild=(EXPIRY_KIND,))
         if edit:
@@ -463,8 +471,8 @@ class ConsultationService:
                 offer = ConsultationOffer(consultation_id=c.id or 0, mentor_id=mentor.user_id)
             offer.status, offer.round, offer.offered_at = OFFERED, c.announce_round, now
             session.add(offer)
-        names = ", ".join(display_name(session, m.user_id) for m in chosen)
-        self._event(session, c, "offered", None, detail=names)
+        event = self._event(session, c, "offered", None)
+        self._name_people(session, event, [("offered", m.user_id) for m in chosen])
         return [self.offer_reply(session, c, m.user_id) for m in chosen]
 
     def reannounce(self, session: Session, c: Consultation) -> list[int] | None:
@@ -569,7 +577,7 @@ class ConsultationService:
             Reply("consult/offer_taken", {"c": c}, edit=True)
         )
 
-    def withdraw_offers(self, session: Session, mentor_id: int, actor: int) -> list[Reply]:
+    def withdraw_offers(self, session: Session, mentor_id: int, actor: int | None) -> list[Reply]:
         """A deactivated mentor's waiting offers end; requests left with none are re-routed."""
         replies: list[Reply] = []
         for c in cq.consultations_of_mentor(session, mentor_id):
@@ -586,6 +594,65 @@ class ConsultationService:
                 )
         return replies
 
+    # ---- an admin assigns an open request ---------------------------------------------------
+
+    def assign_menu(self, session: Session, user_id: int, cid: int) -> Outcome:
+        """The admin picks the mentor for a request nobody accepted (or nobody could be
+        offered): every active, reachable mentor, with their load."""
+        if not self.ctx.is_admin(user_id):
+            return _not_found()
+        c = session.get(Consultation, cid)
+        if c is None:
+            return _not_found()
+        if c.status != OPEN:
+            return self._taken(session, c)
+        mentors = cq.available_mentors(session, exclude=c.asn_id)
+        loads = cq.open_counts(session, [m.user_id for m in mentors])
+        choices = [
+            Button(
+                data=f"k:gm:{cid}:{m.user_id}",
+                label="mentor_reassign_to",
+                params={
+                    "name": display_name(session, m.user_id)[:30],
+                    "load": loads[m.user_id],
+                    "capacity": m.capacity,
+                },
+            )
+            for m in mentors
+        ]
+        rows = [*one_per_row(choices), (Button(data=f"k:v:{cid}", label="consult_back"),)]
+        context = {"c": c, "count": len(mentors)}
+        return Outcome().add(Reply("consult/assign_menu", context, keyboard(*rows), edit=True))
+
+    def assign(self, session: Session, user_id: int, cid: int, mentor_id: int) -> Outcome:
+        """The admin's choice: the request is the mentor's at once; both sides are told."""
+        if not self.ctx.is_admin(user_id):
+            return _not_found()
+        c = session.get(Consultation, cid)
+        mentor = active_mentor(session, mentor_id)
+        if c is None or mentor is None or mentor_id == c.asn_id:
+            return _not_found()
+        asn_state = repo.get_state(session, c.asn_id)  # locked first, as in accept
+        people = [("to", mentor_id)]
+        if not self.transition(session, c, "assigned", user_id, people=people, mentor_id=mentor_id):
+            return self._taken(session, c)
+        self._end_offers(session, c)
+        self._enter_chat(session, mentor_id, c)
+        if asn_state.flow == repo.IDLE:
+            self._enter_chat(session, c.asn_id, c)
+        context = self._context(session, c)
+        chat = keyboard([Button(data=f"k:c:{cid}", label="consult_write")])
+        outcome = Outcome(notice="saved", rebuild=(EXPIRY_KIND,))
+        outcome.add(
+            Reply(
+                "consult/assigned", context, self._buttons(session, c, "admin", user_id), edit=True
+            )
+        )
+        mentor_keys = self._buttons(session, c, "mentor")
+        outcome.add(Reply("consult/assigned_mentor", context, mentor_keys, to=mentor_id))
+        outcome.add(Reply("consult/accepted_asn", context, chat, to=c.asn_id))
+        return outcome
+
     def reassign_all(
         self, session: Session, mentor_id: int, target_id: int | None, actor: int
     ) -> tuple[int, list[Reply]]:
@@ -593,14 +660,13 @@ class ConsultationService:
         routing (target None). Proposed and confirmed sessions lapse with the old mentor."""
         replies: list[Reply] = []
         moved = 0
-        old_name = display_name(session, mentor_id)
         for c in cq.consultations_of_mentor(session, mentor_id):
             if c.status not in ACTIVE_STATES or c.mentor_id != mentor_id:
                 continue
             if target_id is not None:
-                detail = f"{old_name} → {display_name(session, target_id)}"
+                people = [("from", mentor_id), ("to", target_id)]
                 if not self.transition(
-                    session, c, "reassigned", actor, detail=detail, mentor_id=target_id
+                    session, c, "reassigned", actor, people=people, mentor_id=target_id
                 ):
                     continue
                 self._void_sessions(session, c)
@@ -615,29 +681,127 @@ class ConsultationService:
                 )
                 replies.append(Reply("consult/mentor_changed", context, to=c.asn_id))
             else:
-                if not self.transition(
-                    session,
-                    c,
-                    "reopened",
-                    actor,
-                    mentor_id=None,
-                    announce_round=1,
-                    announced_at=self.ctx.now(),
-                ):
+                rerouted = self._back_to_routing(session, c, mentor_id, actor)
+                if rerouted is None:
                     continue
-                self._void_sessions(session, c)
-                self._end_offers(session, c)
-                declined = {
-                    o.mentor_id for o in cq.offers_of(session, c.id or 0) if o.status == DECLINED
-                }
-                offers = self._route(session, c, exclude=declined | {mentor_id})
-                replies += offers or self._tell_admins(session, c, "consult/admin_unrouted")
-                replies.append(
-                    Reply("consult/reopened_asn", self._context(session, c), to=c.asn_id)
-                )
+                replies += rerouted
             replies.append(Reply("consult/reassigned_away", {"c": c}, to=mentor_id))
             moved += 1
+        if moved:
+            replies += self.offer_waiting(session, mentor_id)  # if still active, room again
         return moved, replies
+
+    def _back_to_routing(
+        self,
+        session: Session,
+        c: Consultation,
+        mentor_id: int,
+        actor: int | None,
+        asn_template: str = "consult/reopened_asn",
+    ) -> list[Reply] | None:
+        """The consultation is open again and offered to other mentors (or the admins told);
+        the ASN is told what happens next. None if someone else moved it first."""
+        if not self.transition(
+            session,
+            c,
+            "reopened",
+            actor,
+            mentor_id=None,
+            announce_round=1,
+            announced_at=self.ctx.now(),
+        ):
+            return None
+        self._void_sessions(session, c)
+        self._end_offers(session, c)
+        declined = {o.mentor_id for o in cq.offers_of(session, c.id or 0) if o.status == DECLINED}
+        offers = self._route(session, c, exclude=declined | {mentor_id})
+        replies = offers or self._tell_admins(session, c, "consult/admin_unrouted")
+        context = {**self._context(session, c), "offered": len(offers)}
+        replies.append(Reply(asn_template, context, keyboard(_mine_row()), to=c.asn_id))
+        return replies
+
+    def mentor_leaving(self, session: Session, mentor_id: int) -> Outcome:
+        """A mentor who deletes their account, or is deactivated on the command line (no admin
+        at hand to reassign): their waiting offers go to others, their consultations back to
+        routing (or to the admins), each ASN is told, and their command menu is reset."""
+        mentor = session.get(cq.Mentor, mentor_id)
+        if mentor is None:
+            return Outcome()
+        mentor.active, mentor.updated_at = False, self.ctx.now()
+        session.add(mentor)
+        outcome = Outcome(rebuild=(REMINDER_KIND, EXPIRY_KIND), menus=(mentor_id,))
+        outcome.replies.extend(self.withdraw_offers(session, mentor_id, None))
+        for c in cq.consultations_of_mentor(session, mentor_id):
+            if c.status in ACTIVE_STATES and c.mentor_id == mentor_id:
+                rerouted = self._back_to_routing(
+                    session, c, mentor_id, None, asn_template="consult/mentor_left_asn"
+                )
+                outcome.replies.extend(rerouted or [])
+        return outcome
+
+    def mentor_leaving_later(self, session: Session, mentor_id: int) -> int | None:
+        """`mentor_leaving` for a process that cannot send (the command line): what it would
+        say is written to the expiry job's outbox (consultation_notices) in the same
+        transaction, and the running bot sends it. The number of messages queued, None if
+        the person is not a mentor."""
+        if session.get(cq.Mentor, mentor_id) is None:
+            return None
+        queued = 0
+        for reply in self.mentor_leaving(session, mentor_id).replies:
+            c = reply.context.get("c") if isinstance(reply, Reply) else None
+            if not isinstance(reply, Reply) or reply.to is None or not isinstance(c, Consultation):
+                continue
+            kind = OUTBOX_KINDS.get(reply.template, reply.template.split("/", 1)[1])
+            if cq.notice_of(session, c.id or 0, kind, c.announce_round, reply.to) is None:
+                session.add(
+                    ConsultationNotice(
+                        consultation_id=c.id or 0,
+                        kind=kind,
+                        round=c.announce_round,
+                        user_id=reply.to,
+                        created_at=self.ctx.now(),
+                        updated_at=self.ctx.now(),
+                    )
+                )
+                queued += 1
+        return queued
+
+    def offer_waiting(self, session: Session, mentor_id: int) -> list[Reply]:
+        """Open requests offered to a mentor who just became available (joined, resumed,
+        reactivated, or has room again): those of their fields, and every other one that no
+        mentor able to take it now has been offered. Nothing if they are paused, unreachable
+        or full."""
+        mentor = active_mentor(session, mentor_id)
+        if mentor is None or mentor.paused or not mentor.reachable:
+            return []
+        if cq.open_counts(session, [mentor_id])[mentor_id] >= mentor.capacity:
+            return []
+        replies: list[Reply] = []
+        for c in cq.requests_waiting_for(session, mentor_id):
+            if len(replies) >= MAX_OFFERS:
+                break
+            fields = set(self._draft_fields(session, c.draft_id)) | ({c.topic} - {""})
+            if not fields & set(mentor.expertise) and self._free_mentor_has(session, c):
+                continue
+            offer = cq.offer_of(session, c.id or 0, mentor_id)
+            if offer is None:
+                offer = ConsultationOffer(consultation_id=c.id or 0, mentor_id=mentor_id)
+            offer.status, offer.round, offer.offered_at = OFFERED, c.announce_round, self.ctx.now()
+            session.add(offer)
+            event = self._event(session, c, "offered", None)
+            self._name_people(session, event, [("offered", mentor_id)])
+            replies.append(self.offer_reply(session, c, mentor_id))
+        return replies
+
+    def _free_mentor_has(self, session: Session, c: Consultation) -> bool:
+        """Whether a mentor who could take it now (unpaused, with room) has the offer."""
+        waiting = [o.mentor_id for o in cq.offers_of(session, c.id or 0) if o.status == OFFERED]
+        loads = cq.open_counts(session, waiting)
+        for mentor_id in waiting:
+            mentor = active_mentor(session, mentor_id)
+            if mentor is not None and not mentor.paused and loads[mentor_id] < mentor.capacity:
+                return True
+        return False
 
     # ---- seeing a consultation ------------------------------------------------------------------
 
@@ -667,14 +831,17 @@ class ConsultationService:
             reply = self.offer_reply(session, c, user_id)
             return Outcome().add(Reply(reply.template, reply.context, reply.buttons, edit=edit))
         context = {**self._context(session, c), "role": role}
+        if role == "mentor" and not _reads_draft(role, c):
+            context["draft"] = None  # the record of the consultation stays, the draft does not
         buttons = self._buttons(session, c, role, user_id)
         return Outcome().add(Reply("consult/detail", context, buttons, edit=edit))
 
     def draft_view(self, session: Session, user_id: int, cid: int) -> Outcome:
-        """The consulted draft, read-only, for its owner and the mentor(s) it is offered to."""
+        """The consulted draft, read-only, for its owner, the mentor(s) it is offered to and
+        its mentor while the consultation goes on (see _reads_draft)."""
         c = session.get(Consultation, cid)
         role = self.role(session, user_id, c)
-        if c is None or role not in ("asn", "mentor", "offered") or not c.draft_id:
+        if c is None or not _reads_draft(role, c) or not c.draft_id:
             return _not_found()
         view = self._draft_view(session, c.draft_id)
         if view is None:
@@ -710,14 +877,16 @@ class ConsultationService:
             return _not_found()
         chunks = [Chunk("consult/history_head", self._context(session, c))]
         names: dict[int, str] = {}
-        for event in cq.events_of(session, cid):
+        events = cq.events_of(session, cid)
+        people = cq.people_of(session, [e.id for e in events if e.id is not None])
+        for event in events:
             actor = None
             if event.actor_id is not None:
                 names.setdefault(event.actor_id, display_name(session, event.actor_id))
                 actor = names[event.actor_id]
-            chunks.append(
-                Chunk("consult/history_event", {"e": event, "actor": actor}, event.detail or "")
-            )
+            about = _names_by_role(session, people.get(event.id or 0, []))
+            context = {"e": event, "actor": actor, "people": about}
+            chunks.append(Chunk("consult/history_event", context, event.detail or ""))
         buttons = keyboard([Button(data=f"k:v:{cid}", label="consult_back")])
         return Outcome().add(LongReply(tuple(chunks), buttons))
 
@@ -757,14 +926,18 @@ class ConsultationService:
         """Pass what the user sent to the other side, headed with who and which consultation."""
         c = session.get(Consultation, state.data.get("consultation") or 0)
         role = self.role(session, state.user_id, c)
+        other = (c.mentor_id if role == "asn" else c.asn_id) if c is not None else None
         if c is None or role not in ("asn", "mentor") or c.status not in ACTIVE_STATES:
             repo.clear_flow(state)
-            return Outcome().add(Reply("consult/chat_closed", {"c": c}))
+            waiting = c is not None and c.status == OPEN and role == "asn"
+            template = "consult/chat_not_yet" if waiting else "consult/chat_closed"
+            return Outcome().add(Reply(template, {"c": c}))
+        if other is None:  # the mentor's account is gone (data from before 0008)
+            repo.clear_flow(state)
+            return Outcome().add(Reply("consult/chat_not_yet", {"c": c}))
         reply_to = state.data.get("reply_to")
         if reply_to is not None:
             state.data = {"consultation": c.id}
-        other = c.mentor_id if role == "asn" else c.asn_id
-        assert other is not None
         header = Reply(
             "consult/relay_header",
             {"c": c, "sender": display_name(session, state.user_id), "role": role},
@@ -1054,11 +1227,13 @@ class ConsultationService:
             Button(data=f"k:r:{c.id}:{n}", label="consult_star", params={"n": n})
             for n in range(1, 6)
         ]
-        return (
+        outcome = (
             Outcome(rebuild=(REMINDER_KIND,))
             .add(Reply("consult/closed", context))
             .add(Reply("consult/closed_asn", context, in_rows(stars, 5), to=c.asn_id))
         )
+        outcome.replies.extend(self.offer_waiting(session, state.user_id))  # room again
+        return outcome
 
     def rate(self, session: Session, user_id: int, cid: int, stars: int) -> Outcome:
         c = session.get(Consultation, cid)
@@ -1130,6 +1305,8 @@ class ConsultationService:
         other = mentor_id if role == "asn" else c.asn_id
         if other is not None:
             outcome.add(Reply("consult/cancelled_other", context, to=other))
+        if mentor_id is not None:
+            outcome.replies.extend(self.offer_waiting(session, mentor_id))  # room again
         return outcome
 
     def _leave_flow(
@@ -1157,9 +1334,11 @@ class ConsultationService:
         actor: int | None,
         detail: str | None = None,
         extra_where: dict[str, Any] | None = None,
+        people: list[tuple[str, int]] | None = None,
         **values: Any,
     ) -> bool:
-        """Apply one transition of the state machine, atomically; record it if it happened."""
+        """Apply one transition of the state machine, atomically; record it (with the people
+        it is about, by reference) if it happened."""
         sources, target = TRANSITIONS[action]
         before = c.status
         now = self.ctx.now()
@@ -1167,17 +1346,19 @@ class ConsultationService:
             values.setdefault("ended_at", now)
         if not cq.move(session, c, sources, target, now, extra_where=extra_where, **values):
             return False
-        session.add(
-            ConsultationEvent(
-                consultation_id=c.id or 0,
-                at=now,
-                actor_id=actor,
-                action=action,
-                from_status=before,
-                to_status=target,
-                detail=detail,
-            )
+        event = ConsultationEvent(
+            consultation_id=c.id or 0,
+            at=now,
+            actor_id=actor,
+            by_person=actor is not None,
+            action=action,
+            from_status=before,
+            to_status=target,
+            detail=detail,
         )
+        session.add(event)
+        if people:
+            self._name_people(session, event, people)
         return True
 
     def _event(
@@ -1188,18 +1369,27 @@ class ConsultationService:
         actor: int | None,
         detail: str | None = None,
         to_status: str | None = None,
-    ) -> None:
+    ) -> ConsultationEvent:
         """A note in the history that does not change the state (offers, comments, ...)."""
-        session.add(
-            ConsultationEvent(
-                consultation_id=c.id or 0,
-                at=self.ctx.now(),
-                actor_id=actor,
-                action=action,
-                to_status=to_status,
-                detail=detail,
-            )
+        event = ConsultationEvent(
+            consultation_id=c.id or 0,
+            at=self.ctx.now(),
+            actor_id=actor,
+            by_person=actor is not None,
+            action=action,
+            to_status=to_status,
+            detail=detail,
         )
+        session.add(event)
+        return event
+
+    def _name_people(
+        self, session: Session, event: ConsultationEvent, people: list[tuple[str, int]]
+    ) -> None:
+        """Who an event is about, by reference: names are looked up when the history is shown."""
+        session.flush()
+        for role, user_id in people:
+            session.add(ConsultationEventPerson(event_id=event.id or 0, role=role, user_id=user_id))
 
     def _end_offers(self, session: Session, c: Consultation) -> None:
         for offer in cq.offers_of(session, c.id or 0):
@@ -1281,6 +1471,7 @@ class ConsultationService:
             "proposal": next((s for s in reversed(sessions) if s.status == PROPOSED), None),
             "confirmed": [s for s in sessions if s.status == CONFIRMED],
             "now": self.ctx.now(),
+            "admins": bool(self.ctx.admin_ids),
         }
 
     def _buttons(
@@ -1329,10 +1520,10 @@ class ConsultationService:
                         Button(data=f"k:q:{cid}", label="consult_cancel"),
                     ]
                 )
-            elif c.draft_id:
-                rows.append([Button(data=f"k:dv:{cid}", label="consult_view_draft")])
             rows.append([Button(data="k:aq", label="consult_queue")])
         if user_id is not None and self.ctx.is_admin(user_id):
+            if role == "admin" and c.status == OPEN:
+                rows.append([Button(data=f"k:ga:{cid}", label="consult_assign")])
             rows.append([Button(data=f"k:h:{cid}", label="consult_history")])
             if role == "admin":
                 rows.append([Button(data="k:al:0", label="consult_all")])
@@ -1506,6 +1697,33 @@ def _draft_title(draft: Draft | None, answers: dict[str, str]) -> str:
     if draft is None:
         return ""
     return draft.title or answers.get("nama") or f"Draf #{draft.id}"
+
+
+def _reads_draft(role: str | None, c: Consultation) -> bool:
+    """Who may read the consulted draft, now: its owner; a mentor it is offered to while it is
+    open; its mentor while the consultation goes on. Once it is closed, cancelled, expired or
+    moved to another mentor, the mentor no longer sees the draft, nor its later edits."""
+    if role == "asn":
+        return True
+    if role == "offered":
+        return c.status == OPEN
+    return role == "mentor" and c.status in ACTIVE_STATES
+
+
+def _mine_row() -> list[Button]:
+    return [Button(data="k:l", label="consult_mine")]
+
+
+def _names_by_role(
+    session: Session, people: list[ConsultationEventPerson]
+) -> dict[str, list[str | None]]:
+    """The people of one history line by role, with today's names (None: account deleted,
+    shown as such by the template)."""
+    found: dict[str, list[str | None]] = {}
+    for person in people:
+        name = display_name(session, person.user_id) if person.user_id is not None else None
+        found.setdefault(person.role, []).append(name)
+    return found
 
 
 def _mark_unreachable(session: Session, user_id: int) -> None:

@@ -156,7 +156,7 @@ class Dialog:
                 return self._unknown_command(state, name)
             if name not in self.open_commands and not self._registered(session, user_id):
                 return _register_first()
-            return handler(session, state, args)
+            return self._open_pending_start(session, state, handler(session, state, args))
 
     def callback(self, user_id: int, data: str) -> Outcome:
         prefix, *parts = data.split(":")
@@ -216,6 +216,8 @@ class Dialog:
         `state.pending_start` still set, so it can say that this is the link from before."""
         payload = state.pending_start if state is not None else None
         if state is None or not payload or not self._registered(session, state.user_id):
+            return outcome
+        if state.flow != repo.IDLE:  # e.g. the optional NIP step that ends the registration
             return outcome
         handler = self._start_payload_handler(payload)
         if handler is not None:

@@ -18,6 +18,7 @@ from bot.services.statistics import StatisticsService
 
 
 def build_dialog(ctx: ServiceContext) -> Dialog:
+    consultations = consultation_features(ctx)
     features = [
         RegistrationService(ctx).feature(),
         DraftingService(ctx).feature(),
@@ -28,7 +29,7 @@ def build_dialog(ctx: ServiceContext) -> Dialog:
         StatisticsService(ctx).feature(),
         ExportService(ctx).feature(),
         BroadcastService(ctx).feature(),
-        *consultation_features(ctx),
-        PersonalDataService(ctx).feature(),
+        *consultations,
+        PersonalDataService(ctx, leaving=[consultations[0].service.mentor_leaving]).feature(),
     ]
     return Dialog(ctx, features)

@@ -188,6 +188,11 @@ class MentorService:
         outcome.add(self._expertise_reply(mentor, 0, edit=False))
         if invite.created_by is not None and invite.created_by != user_id:
             outcome.add(Reply("mentor/joined_admin", {"name": name}, to=invite.created_by))
+        return self._with_waiting_requests(session, outcome, user_id)
+
+    def _with_waiting_requests(self, session: Session, outcome: Outcome, mentor_id: int) -> Outcome:
+        """A mentor who became available is offered the requests still waiting for one."""
+        outcome.replies.extend(self.consultations.offer_waiting(session, mentor_id))
         return outcome
 
     def _use_buttons(self, session: Session, state: ConversationState, text: str) -> Outcome:
@@ -284,7 +289,8 @@ class MentorService:
         mentor.capacity = capacity
         mentor.updated_at = self.ctx.now()
         session.add(mentor)
-        return self.profile(session, user_id, edit=True, saved=True)
+        outcome = self.profile(session, user_id, edit=True, saved=True)
+        return self._with_waiting_requests(session, outcome, user_id)
 
     def toggle_pause(self, session: Session, user_id: int) -> Outcome:
         mentor = self._me(session, user_id)
@@ -295,7 +301,7 @@ class MentorService:
         session.add(mentor)
         outcome = self.profile(session, user_id, edit=True)
         outcome.notice = "mentor_paused" if mentor.paused else "mentor_resumed"
-        return outcome
+        return self._with_waiting_requests(session, outcome, user_id)
 
     def _me(self, session: Session, user_id: int) -> Mentor | None:
         """The acting mentor; acting in the bot shows Telegram reaches them again."""
@@ -379,7 +385,7 @@ class MentorService:
         notice = "mentor/deactivated" if not active else "mentor/reactivated"
         detail = self.admin_detail(session, user_id, mentor_id, notice_template=notice)
         outcome.replies[:0] = detail.replies
-        return outcome
+        return self._with_waiting_requests(session, outcome, mentor_id)
 
     def reassign_menu(self, session: Session, user_id: int, mentor_id: int) -> Outcome:
         if not self.ctx.is_admin(user_id):

@@ -8,6 +8,7 @@ holding user data is covered by adding a foreign key to `users` (or a column in 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -33,13 +34,22 @@ USER_COLUMNS = (
     "sender_id",
     "recipient_id",
     "created_by",
+    # A relayed message's two chats: the rows are the routing of that person's messages.
+    "from_chat_id",
+    "to_chat_id",
 )
+# Of those, the ones in a shared record (a line of a consultation's history): the person's id
+# is cleared and the line kept, so the other side's history still reads well.
+CLEARED_COLUMNS = ("actor_id",)
 DELETE_FLOW = "delete_account"
+# What other features do before an account is deleted (a mentor's consultations go to others).
+LeavingHook = Callable[[Session, int], Outcome]
 
 
 class PersonalDataService:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, leaving: Sequence[LeavingHook] = ()) -> None:
         self.ctx = ctx
+        self.leaving = tuple(leaving)
 
     def feature(self) -> Feature:
         return Feature(
@@ -107,8 +117,14 @@ class PersonalDataService:
             repo.clear_flow(state)
             return Outcome().add(Reply("pdp/delete_cancelled", edit=True))
         handed = hand_drafts_to_opd(session, user_id) if parts[0] == "opd" else 0
+        outcome = Outcome().add(Reply("pdp/deleted", {"handed": handed}, edit=True))
+        for hook in self.leaving:
+            before = hook(session, user_id)
+            outcome.replies.extend(r for r in before.replies if getattr(r, "to", None) != user_id)
+            outcome.rebuild += before.rebuild
+            outcome.menus += before.menus
         delete_user(session, user_id)
-        return Outcome().add(Reply("pdp/deleted", {"handed": handed}, edit=True))
+        return outcome
 
 
 def user_tables() -> list[tuple[Table, list[str]]]:
@@ -201,7 +217,11 @@ def delete_user(session: Session, user_id: int) -> None:
     for table, column in referencing_columns():
         session.exec(update(table).where(table.c[column] == user_id).values({column: None}))
     for table, columns in reversed(user_tables()):
-        session.exec(delete(table).where(_any_equal(table, columns, user_id)))
+        for name in (c for c in columns if c in CLEARED_COLUMNS):
+            session.exec(update(table).where(table.c[name] == user_id).values({name: None}))
+        owned = [c for c in columns if c not in CLEARED_COLUMNS]
+        if owned:
+            session.exec(delete(table).where(_any_equal(table, owned, user_id)))
     users = SQLModel.metadata.tables["users"]
     session.exec(delete(users).where(users.c.id == user_id))
 

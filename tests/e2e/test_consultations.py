@@ -398,3 +398,131 @@ async def test_invite_from_the_command_line_works_once(
     assert "tidak dikenal" in plain(await say(eka, "/start mentor-salah"))
     assert "khusus untuk mentor" not in plain(await say(dedi, "/antrian"))  # the old spelling
     assert "khusus untuk mentor" not in plain(await say(dedi, "/antrean"))
+
+
+# ---- no request is stuck; a mentor who leaves; the draft after the end ---------------------------
+
+
+async def test_a_request_before_any_mentor_reaches_the_one_who_joins_or_an_admins_choice(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    people = seed(bot, emulator, {})
+    admin, andi, dedi, eka = (people[u] for u in (ADMIN_ID, ANDI, DEDI, EKA))
+    stored = plain(await request(andi))
+    assert "Admin klinik sudah kami beri tahu dan dapat langsung menugaskan" in stored
+    assert "begitu ada mentor yang bergabung" in stored
+    unrouted = await admin.receive_all(idle=0.2)
+    assert "Tugaskan mentor" in plain(unrouted)
+    # A mentor who joins afterwards is offered it at once, and sees it in /antrian.
+    await say(eka, f"/start {await invite(admin)}")
+    _, joined = await press(eka, "Ya, saya bersedia")
+    joined += await eka.receive_all(idle=0.2)
+    offer = next(m for m in joined if "Permintaan konsultasi" in m["plain"])
+    assert QUESTION in offer["plain"]
+    cid = consultation_of(bot, ANDI).id
+    assert f"#{cid}" in " ".join(labels((await say(eka, "/antrian"))[-1]))
+    # The admin assigns it to another mentor instead, from the message they were sent.
+    await become_mentor(admin, dedi, field="Pendidikan")
+    await eka.receive_all(idle=0.1)
+    admin.clear()
+    await press(admin, "Buka konsultasi", message_id=unrouted[-1]["message_id"])
+    _, choices = await press(admin, "Tugaskan mentor")
+    assert "Ke Dedi Lestari (0/3)" in labels(choices[-1])
+    _, done = await press(admin, "Ke Dedi Lestari")
+    assert "kini didampingi mentor Dedi Lestari" in plain(done)
+    assert "menugaskan Bapak/Ibu mendampingi" in plain(await dedi.receive_all(idle=0.2))
+    assert "sudah diterima oleh mentor" in plain(await andi.receive_all(idle=0.2))
+    answer, _ = await press(eka, "Terima", message_id=offer["message_id"])
+    assert answer["text"].startswith("Konsultasi ini sudah ditangani")
+    await andi.send("Selamat siang, Pak Dedi.")
+    assert "Selamat siang, Pak Dedi." in plain(await dedi.receive_all(idle=0.2))
+
+
+@pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_mentor_who_deletes_their_account_leaves_no_asn_stuck(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    people = seed(bot, emulator, {BUDI: "Kesehatan", CITRA: "Pendidikan"})
+    admin, andi, budi, citra = (people[u] for u in (ADMIN_ID, ANDI, BUDI, CITRA))
+    await request(andi)
+    await press(budi, "Terima")
+    await andi.receive_all(idle=0.15)
+    await citra.receive_all(idle=0.1)
+    admin.clear()
+    await say(budi, "/hapus_akun")
+    _, deleted = await press(budi, "Hapus akun dan semua draf")
+    assert "sudah dihapus" in plain(deleted)
+    told = plain(await andi.receive_all(idle=0.2))
+    assert "tidak lagi dapat mendampingi" in told and "1 mentor lain" in told
+    assert "Permintaan konsultasi" in plain(await citra.receive_all(idle=0.2))
+    assert "antrean" not in menu_of(emulator, BUDI)
+    # Every later message of the ASN gets a calm answer; nobody is told of an error.
+    answer = plain(await say(andi, "Pak Budi, apakah masih di sana?"))
+    assert "belum diterima mentor" in answer
+    answer = plain(await say(andi, "Halo?"))
+    assert "tidak sedang menunggu jawaban" in answer
+    await quiet(admin)
+    await press(citra, "Terima")
+    await andi.receive_all(idle=0.2)
+    await andi.send("Selamat pagi, Bu Citra.")
+    assert "Selamat pagi, Bu Citra." in plain(await citra.receive_all(idle=0.2))
+
+
+async def test_a_mentor_deactivated_from_the_command_line_hands_their_work_on(
+    bot: RunningBot, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
+) -> None:
+    people = seed(bot, emulator, {BUDI: "Kesehatan", CITRA: "Pendidikan"})
+    admin, andi, budi, citra = (people[u] for u in (ADMIN_ID, ANDI, BUDI, CITRA))
+    await request(andi)
+    await press(budi, "Terima")
+    await andi.receive_all(idle=0.15)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", emulator.token)
+    monkeypatch.setenv("TELEGRAM_API_URL", emulator.base_url)
+    monkeypatch.setenv("DATABASE_URL", bot.settings.database_url)
+    assert await asyncio.to_thread(main, ["mentor", "deactivate", str(BUDI)]) == 0
+    assert "dinonaktifkan" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["mentor", "deactivate", str(EKA)]) == 2
+    reset = [c for c in emulator.calls_to("deleteMyCommands") if c.ok]
+    assert [(c.params.get("scope") or {}).get("chat_id") for c in reset] == [BUDI]
+    # The running bot delivers what the command line queued.
+    await runtime_of(bot.application.bot_data).scheduler.run_source("consult_expiry")
+    assert "tidak lagi dapat mendampingi" in plain(await andi.receive_all(idle=0.2))
+    assert "Permintaan konsultasi" in plain(await citra.receive_all(idle=0.2))
+    assert "khusus untuk mentor" in plain(await say(budi, "/antrian"))
+    assert consultation_of(bot, ANDI).status == "open"
+    await quiet(admin)
+
+
+async def test_after_the_end_a_mentor_cannot_open_the_draft_with_old_or_forged_buttons(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    people = seed(bot, emulator, {BUDI: "Kesehatan"})
+    andi, budi = people[ANDI], people[BUDI]
+    await say(andi, "/ide")
+    await press(andi, "Profil Inovasi Daerah")
+    await say(andi, "SIPANDU RAHASIA")
+    await say(andi, "/batal")
+    await request(andi, draft="SIPANDU RAHASIA")
+    offer = (await budi.receive_all(idle=0.2))[-1]
+    await press(budi, "Terima", message_id=offer["message_id"])
+    await andi.receive_all(idle=0.15)
+    cid = consultation_of(bot, ANDI).id
+    await say(budi, "/antrian")
+    await press(budi, f"#{cid}")
+    await press(budi, "Selesaikan")
+    await say(budi, "Sudah dibahas; lanjutkan melengkapi bukti dukung.")
+    await andi.receive_all(idle=0.15)
+    # The old offer's "Lihat draf", and forged presses of every draft path.
+    answer, shown = await press(budi, "Lihat draf", message_id=offer["message_id"])
+    assert answer["text"] == "Konsultasi tidak ditemukan."
+    assert "SIPANDU" not in plain(shown)
+    for data in (f"k:dv:{cid}", f"k:cm:{cid}", f"k:cs:{cid}:0", f"k:cs:{cid}:3"):
+        answer = await budi.press_data(data)
+        assert answer["text"] == "Konsultasi tidak ditemukan.", data
+        assert "SIPANDU" not in plain(await budi.receive_all(idle=0.1, timeout=1)), data
+    # The record of the consultation stays visible to them, without the draft.
+    await say(budi, "/antrian")
+    _, detail = await press(budi, f"#{cid}")
+    assert "Ringkasan mentor" in plain(detail) and "SIPANDU" not in plain(detail)
+    assert "📄 Lihat draf" not in labels(detail[-1])

@@ -27,6 +27,8 @@ from bot.http_transport import AiohttpRequest
 GET_UPDATES_LIMIT = 100  # python-telegram-bot's default and Telegram's maximum
 HOLD_SECONDS = 30.0
 FORGET_SECONDS = 3600.0
+RECENT_SECONDS = 600.0  # how long a handed-out id is remembered to drop Telegram's repeats
+RECENT_LIMIT = 20_000
 
 
 class UpdateTracker:
@@ -36,7 +38,10 @@ class UpdateTracker:
         self, hold_seconds: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.in_flight: dict[int, float] = {}  # update id -> when it was handed out
-        self.highest_seen = 0
+        # Every id handed out lately, oldest first: an update Telegram returns again is known
+        # by its id, not by being below the highest seen, since after a quiet week Telegram
+        # picks the next id at random (it may be lower). Bounded in time and in size.
+        self._recent: dict[int, float] = {}
         self.hold_seconds = hold_seconds
         self._clock = clock
         self._finished = asyncio.Event()
@@ -52,17 +57,24 @@ class UpdateTracker:
 
     def take_new(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The updates not handed out before, now counted as in flight."""
-        fresh = [u for u in updates if u["update_id"] > self.highest_seen]
+        fresh = [u for u in updates if not self._handed_out(u["update_id"])]
         now = self._clock()
         for update in fresh:
             self.in_flight[update["update_id"]] = now
-        if fresh:
-            self.highest_seen = fresh[-1]["update_id"]
+            self._recent[update["update_id"]] = now
+        while self._recent and (
+            len(self._recent) > RECENT_LIMIT
+            or now - next(iter(self._recent.values())) > RECENT_SECONDS
+        ):
+            del self._recent[next(iter(self._recent))]
         # One the application never reported back (it failed to parse, say) would stay forever.
         forgotten = [i for i, since in self.in_flight.items() if now - since > FORGET_SECONDS]
         for update_id in forgotten:
             del self.in_flight[update_id]
         return fresh
+
+    def _handed_out(self, update_id: int) -> bool:
+        return update_id in self.in_flight or update_id in self._recent
 
     def finished(self, update_id: int) -> None:
         if update_id in self.in_flight:

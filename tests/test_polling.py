@@ -59,3 +59,17 @@ def test_the_update_holding_the_offset_wakes_a_waiting_poll() -> None:
     now[0] += 4000
     tracker.take_new(batch(8))
     assert set(tracker.in_flight) == {8}  # 5 was never reported back: forgotten after an hour
+
+
+def test_a_lower_id_after_a_quiet_spell_is_a_new_update() -> None:
+    """After a week without updates Telegram picks the next id at random: it may be lower
+    than every id seen before, and it must still be handled."""
+    now = [100.0]
+    tracker = UpdateTracker(clock=lambda: now[0])
+    tracker.take_new(batch(900, 901))
+    tracker.finished(900)
+    tracker.finished(901)
+    assert tracker.take_new(batch(901)) == []  # a repeat of a recent one is still dropped
+    now[0] += 7 * 24 * 3600
+    assert [u["update_id"] for u in tracker.take_new(batch(17))] == [17]
+    assert [u["update_id"] for u in tracker.take_new(batch(901))] == [901]  # forgotten by now

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 LEADERSHIP_KEY = "scheduler_leadership"
 ALLOWED_UPDATES = Update.ALL_TYPES
 HTTP_CONNECTIONS = 8
+PRUNE_JOB = "prune_processed_updates"
+PRUNE_INTERVAL = timedelta(hours=1)
 
 
 def prepare_database(settings: Settings) -> Database:
@@ -103,11 +106,25 @@ def build_application(
 
 async def _post_init(application: Application) -> None:
     runtime = runtime_of(application.bot_data)
-    await runtime.call(runtime.dialog.prune_processed_updates)
+    await prune_processed_updates(application)
+    # Every process prunes (one indexed DELETE an hour): the table holds two days of updates.
+    application.job_queue.run_repeating(
+        prune_processed_updates, interval=PRUNE_INTERVAL, first=PRUNE_INTERVAL, name=PRUNE_JOB
+    )
     # Links such as a mentor invite (t.me/<bot>?start=...) are built in templates.
     runtime.renderer.env.globals["bot_username"] = application.bot.username
     await set_menus(application.bot, runtime)
     await claim_scheduler(application)
+
+
+async def prune_processed_updates(context: object) -> None:
+    """`context` is the Application at start, a job's context afterwards."""
+    application = getattr(context, "application", context)
+    runtime = runtime_of(application.bot_data)
+    try:
+        await runtime.call(runtime.dialog.prune_processed_updates)
+    except SQLAlchemyError:  # the database is away for a moment: the next hour prunes
+        log.warning("could not prune processed updates", exc_info=True)
 
 
 async def _post_shutdown(application: Application) -> None:

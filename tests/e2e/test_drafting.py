@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from models import repository as repo
+from models.tables import ProcessedUpdate
 from tests.e2e.chat import labels, plain, press, register, say
 from tests.e2e.conftest import RunningBot, e2e_settings, start_bot, stop_bot
 from tests.helpers import ANSWERS_BEFORE_RANCANG_BANGUN
@@ -359,6 +362,22 @@ async def test_a_restarted_emulator_numbering_updates_from_one_is_answered(
             assert stored_answers(second, ANDI) == {"nama": "SIPANDU BUMIL"}
         finally:
             await stop_bot(second)
+
+
+async def test_processed_updates_are_pruned_while_the_bot_runs(
+    bot: RunningBot, emulator: BotApiEmulator, clock
+) -> None:
+    """Not only at start-up: an hourly job forgets updates older than Telegram redelivers."""
+    andi = emulator.user(ANDI, first_name="Andi")
+    await say(andi, "/start")
+    with bot.database.session() as session:
+        session.add(ProcessedUpdate(update_id=5, processed_at=clock() - timedelta(days=3)))
+    prune = [j for j in bot.application.job_queue.jobs() if j.name == "prune_processed_updates"]
+    assert len(prune) == 1 and prune[0].job.trigger.interval == timedelta(hours=1)
+    await prune[0].run(bot.application)
+    with bot.database.session() as session:
+        kept = [u.update_id for u in session.exec(select(ProcessedUpdate)).all()]
+    assert kept == [emulator.updates[-1]["update_id"]]
 
 
 @pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)

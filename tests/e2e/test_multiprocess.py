@@ -152,10 +152,18 @@ class BotProcess:
         return self.process.returncode is None
 
 
-async def health(client: aiohttp.ClientSession, bot: BotProcess) -> dict[str, Any] | None:
+async def health(
+    client: aiohttp.ClientSession, bot: BotProcess, *, database_down: bool = False
+) -> dict[str, Any] | None:
+    """The process's detailed report (the secret header asks for it); None while it does not
+    answer, or (unless `database_down` is expected) while it reports the database unreachable."""
     try:
-        async with client.get(f"http://127.0.0.1:{bot.port}/health") as answer:
-            return await answer.json() if answer.status == 200 else None
+        async with client.get(
+            f"http://127.0.0.1:{bot.port}/health", headers={SECRET_HEADER: SECRET}
+        ) as answer:
+            if answer.status == 200 or (database_down and answer.status == 503):
+                return await answer.json()
+            return None
     except (aiohttp.ClientError, TimeoutError):
         return None
 

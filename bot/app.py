@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,7 +34,7 @@ from scheduler.broadcasts import BroadcastSource
 from scheduler.consultations import register_consultation_sources
 from scheduler.core import DeliveryStatus, Scheduler
 from scheduler.exports import ExportSource
-from scheduler.leader import Leadership
+from scheduler.leader import CHECK_TIMEOUT_SECONDS, Leadership
 from scheduler.reminders import ReminderSource
 
 log = logging.getLogger(__name__)
@@ -135,22 +135,53 @@ async def _post_shutdown(application: Application) -> None:
 
 async def claim_scheduler(application: Application) -> None:
     """Run scheduled jobs in this process if no other does; otherwise keep asking, so that
-    another process takes over within a minute when the one running them dies."""
+    another process takes over within a minute when the one running them dies. The holder
+    checks its lock on the same timer and before every wake-up, and stops on doubt."""
     runtime = runtime_of(application.bot_data)
     leadership = Leadership(runtime.dialog.ctx.db)
     application.bot_data[LEADERSHIP_KEY] = leadership
+    retry = timedelta(seconds=runtime.settings.scheduler_claim_seconds)
+    checking = asyncio.Lock()  # one check at a time on the lock's one connection
+
+    async def still_leader() -> bool:
+        async with checking:
+            if runtime.scheduler is None:
+                return False
+            if await leadership.confirm():
+                return True
+            log.warning("this process stops running the scheduled jobs")
+            runtime.scheduler.stop()
+            runtime.scheduler = None
+            return False
 
     async def attempt(context: object = None) -> None:
-        if runtime.scheduler is None and await asyncio.to_thread(leadership.try_acquire):
-            log.info("this process runs the scheduled jobs")
-            await start_scheduler(application)
+        if runtime.scheduler is not None:
+            await still_leader()
+            return
+        if not await asyncio.to_thread(leadership.try_acquire):
+            return
+        if context is not None and leadership.can_be_lost:
+            # Taking over: a holder whose session was cut may not have noticed yet. It checks
+            # every `retry` (each check bounded in time), so after that it has stopped.
+            await asyncio.sleep(retry.total_seconds() + CHECK_TIMEOUT_SECONDS)
+            if runtime.scheduler is not None or not await leadership.confirm():
+                return
+        log.info("this process runs the scheduled jobs")
+        await start_scheduler(application, still_leader)
 
     await attempt()
-    retry = timedelta(seconds=runtime.settings.scheduler_claim_seconds)
-    application.job_queue.run_repeating(attempt, interval=retry, first=retry, name="leadership")
+    application.job_queue.run_repeating(
+        attempt,
+        interval=retry,
+        first=retry,
+        name="leadership",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
 
 
-async def start_scheduler(application: Application) -> Scheduler:
+async def start_scheduler(
+    application: Application, still_leader: Callable[[], Awaitable[bool]] | None = None
+) -> Scheduler:
     """Jobs are derived from the database: armed at every start, nothing pickled."""
     runtime = runtime_of(application.bot_data)
     ctx = runtime.dialog.ctx
@@ -158,7 +189,7 @@ async def start_scheduler(application: Application) -> Scheduler:
     async def send(chat_id: int, reply: AnyReply) -> DeliveryStatus:
         return await send_reply(application.bot, runtime, chat_id, reply)
 
-    scheduler = Scheduler(application.job_queue, send, ctx.clock)
+    scheduler = Scheduler(application.job_queue, send, ctx.clock, still_leader)
     # Paced a little under the limiter's ceiling so fan-out sends never queue inside it.
     pace = runtime.settings.messages_per_second * 0.9
     scheduler.register(ReminderSource(ReminderService(ctx), messages_per_second=pace))

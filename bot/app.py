@@ -93,7 +93,11 @@ def build_application(
         )
         .rate_limiter(limiter)
         .concurrent_updates(
-            PerUserUpdateProcessor(settings.concurrent_updates, on_finished=updates.finished)
+            PerUserUpdateProcessor(
+                settings.concurrent_updates,
+                on_finished=updates.finished,
+                on_deferred=updates.deferred,
+            )
         )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -101,6 +105,11 @@ def build_application(
     )
     application.bot_data[BOT_DATA_KEY] = runtime
     handlers.register(application)
+    # An update deferred after a passing failure is handled again until the bot stops.
+    processor = application.update_processor
+    assert isinstance(processor, PerUserUpdateProcessor)
+    processor.handle_again = application.process_update
+    processor.keep_retrying = lambda: application.running
     return application
 
 

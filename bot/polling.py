@@ -42,6 +42,7 @@ class UpdateTracker:
         # by its id, not by being below the highest seen, since after a quiet week Telegram
         # picks the next id at random (it may be lower). Bounded in time and in size.
         self._recent: dict[int, float] = {}
+        self._deferred: set[int] = set()  # in flight, failed for a passing reason, retrying
         self.hold_seconds = hold_seconds
         self._clock = clock
         self._finished = asyncio.Event()
@@ -50,10 +51,20 @@ class UpdateTracker:
     def safe_offset(self, requested: int | None) -> int | None:
         """The offset that confirms only finished updates, except those handled for longer
         than `hold_seconds` (a reply waiting out a long 429): such a one must not hold back
-        newer updates when Telegram's batches fill up behind it."""
+        newer updates when Telegram's batches fill up behind it. An update deferred after a
+        passing failure (the database away) holds it however long that lasts: confirmed, it
+        would be lost if the process stopped before the retry succeeded."""
         now = self._clock()
-        held = [i for i, since in self.in_flight.items() if now - since < self.hold_seconds]
+        held = [
+            i
+            for i, since in self.in_flight.items()
+            if now - since < self.hold_seconds or i in self._deferred
+        ]
         return min(held) if held else requested
+
+    def deferred(self, update_id: int) -> None:
+        if update_id in self.in_flight:
+            self._deferred.add(update_id)
 
     def take_new(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The updates not handed out before, now counted as in flight."""
@@ -68,7 +79,11 @@ class UpdateTracker:
         ):
             del self._recent[next(iter(self._recent))]
         # One the application never reported back (it failed to parse, say) would stay forever.
-        forgotten = [i for i, since in self.in_flight.items() if now - since > FORGET_SECONDS]
+        forgotten = [
+            i
+            for i, since in self.in_flight.items()
+            if now - since > FORGET_SECONDS and i not in self._deferred
+        ]
         for update_id in forgotten:
             del self.in_flight[update_id]
         return fresh
@@ -80,6 +95,7 @@ class UpdateTracker:
         if update_id in self.in_flight:
             holds_offset = update_id == self.safe_offset(None)
             del self.in_flight[update_id]
+            self._deferred.discard(update_id)
             self._finished.set()
             if holds_offset:
                 self._oldest_finished.set()

@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from bot.runtime import runtime_of
 from bot.settings import Settings
+from bot.update_processor import PerUserUpdateProcessor
 from models.db import Database
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,16 @@ def build_webhook_app(
             return web.Response(status=400, text="bad update")
         # Answered only once handled: if this process dies first, Telegram gets no 2xx and sends
         # the update again (to any process), and it holds the chat's next update until then,
-        # so each chat's updates are handled in order even across processes.
+        # so each chat's updates are handled in order even across processes. An update that
+        # failed for a passing reason (the database away) is answered 503 for the same effect.
         # A task of its own: handling state kept in context variables stays with this update.
         processor = application.update_processor
-        await asyncio.create_task(
-            processor.process_update(update, application.process_update(update))
+        assert isinstance(processor, PerUserUpdateProcessor)
+        handled = await asyncio.create_task(
+            processor.process_once(update, application.process_update(update))
         )
+        if not handled:
+            return web.Response(status=503, text="not handled yet; send it again")
         return web.Response(text="ok")
 
     probe = probe or HealthProbe(database.ping)

@@ -11,10 +11,11 @@ from datetime import timedelta
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.runtime import runtime_of
-from bot.services.dialog import AlreadyRecorded
+from bot.services.dialog import AlreadyRecorded, is_passing_failure
+from bot.update_processor import defer_current_update
 
 log = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 600
@@ -42,9 +43,26 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error %s outside an update", kind, exc_info=error)
     if isinstance(error, Forbidden | NetworkError):
         return
+    if isinstance(update, Update) and is_passing_failure(error):
+        await _defer(update, context, kind, error)
     await _report_to_admins(context, kind, error)
     if isinstance(update, Update):
         await _tell_user(update, context)
+
+
+async def _defer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, error: BaseException | None
+) -> None:
+    """The database is away for a moment: the update is not confirmed to Telegram but handled
+    again later (bot/update_processor.py), so the user's answer is not lost. The user is told
+    once that it will be processed; the rest of this attempt's handlers are skipped."""
+    attempt = defer_current_update()
+    if attempt is None:
+        return
+    if attempt == 1:
+        await _report_to_admins(context, kind, error)
+        await _tell_user(update, context, retrying=True)
+    raise ApplicationHandlerStop
 
 
 def error_kind(error: BaseException | None) -> str:
@@ -83,16 +101,21 @@ async def _report_to_admins(
             log.warning("could not report the error to admin %s", admin_id)
 
 
-async def _tell_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _tell_user(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, retrying: bool = False
+) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return
     runtime = runtime_of(context.bot_data)
+    notice, template = (
+        ("error_retrying", "common/error_retrying") if retrying else ("error", "common/error")
+    )
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(runtime.renderer.notice("error"), show_alert=True)
+            await update.callback_query.answer(runtime.renderer.notice(notice), show_alert=True)
         await context.bot.send_message(
-            chat.id, runtime.renderer.text("common/error"), parse_mode=ParseMode.HTML
+            chat.id, runtime.renderer.text(template), parse_mode=ParseMode.HTML
         )
     except Exception:  # telling the user must never raise again
         log.warning("could not tell user about the error", exc_info=True)

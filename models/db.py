@@ -6,6 +6,7 @@ single transaction and commits, so a crash never leaves half an answer behind.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +20,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DBAPIError,
+    DisconnectionError,
     IntegrityError,
     NoSuchModuleError,
     OperationalError,
     SQLAlchemyError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -65,6 +69,28 @@ def commit_with_next_transaction(*rows: Any) -> None:
     that it was handled are one atomic step, so a crash in between can neither lose the
     update's change (it is handled again when redelivered) nor apply it twice."""
     _pending_rows.set(_PendingRows(list(rows)))
+
+
+# SQLite reports a bug in a statement ("no such column") as OperationalError too; only these
+# of its OperationalErrors pass by themselves.
+_SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def is_passing_failure(error: BaseException | None) -> bool:
+    """Whether the database is away for a moment (unreachable, restarting, a cut connection, a
+    timeout, a deadlock), so the same work can succeed later; False for what would fail again
+    the same way (a bug in a statement, a constraint)."""
+    if isinstance(error, PoolTimeoutError | DisconnectionError | TimeoutError | ConnectionError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        return any(words in str(error.orig).lower() for words in _SQLITE_PASSING)
+    return True
 
 
 def normalise_url(url: str) -> str:

@@ -16,12 +16,12 @@ from bot.services.context import ServiceContext
 from bot.services.feature import Feature, Media
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from models import repository as repo
-from models.db import AlreadyRecorded, commit_with_next_transaction
+from models.db import AlreadyRecorded, commit_with_next_transaction, is_passing_failure
 from models.tables import ConversationState, ProcessedUpdate, User
 
 # Telegram keeps an unconfirmed update (and retries a webhook) for at most 24 hours.
 PROCESSED_UPDATES_KEPT = timedelta(hours=48)
-__all__ = ["AlreadyRecorded", "Dialog"]
+__all__ = ["AlreadyRecorded", "Dialog", "is_passing_failure"]
 
 
 class Dialog:

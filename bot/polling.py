@@ -8,7 +8,9 @@ being handled and passes on only the updates not seen before; the update process
 each update as finished. After a crash the unconfirmed updates come again: those already
 stored are recognised by their recorded ids (see handlers/guards.py), the rest are handled.
 Only an update still being handled after HOLD_SECONDS is confirmed anyway, so that one stuck
-reply cannot stop everybody's updates once Telegram's batches of 100 fill up behind it.
+reply cannot stop everybody's updates once Telegram's batches of 100 fill up behind it; but not
+one deferred because the database is away (bot/update_processor.py): it holds the offset until
+it is handled, since confirmed it would be lost if the process stopped meanwhile.
 """
 
 from __future__ import annotations

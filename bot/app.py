@@ -172,8 +172,10 @@ async def claim_scheduler(application: Application) -> None:
         if context is not None and leadership.can_be_lost:
             # Taking over: a holder whose session was cut may not have noticed yet. It checks
             # every `retry` (each check bounded in time), so after that it has stopped.
-            await asyncio.sleep(retry.total_seconds() + CHECK_TIMEOUT_SECONDS)
-            if runtime.scheduler is not None or not await leadership.confirm():
+            waited = await _sleep_while_running(
+                application, retry.total_seconds() + CHECK_TIMEOUT_SECONDS
+            )
+            if not waited or runtime.scheduler is not None or not await leadership.confirm():
                 return
         log.info("this process runs the scheduled jobs")
         await start_scheduler(application, still_leader)
@@ -186,6 +188,17 @@ async def claim_scheduler(application: Application) -> None:
         name="leadership",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
+
+
+async def _sleep_while_running(application: Application, seconds: float) -> bool:
+    """Sleep in short steps, so that stopping the bot is not held up; False if it stops."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if not application.running:
+            return False
+        await asyncio.sleep(min(0.5, deadline - loop.time()))
+    return application.running
 
 
 async def start_scheduler(

@@ -61,7 +61,8 @@ def cut_lock_session(database_url: str) -> None:
     """What a database restart or a network cut does to the holder: its session ends."""
     with psycopg.connect(database_url, autocommit=True) as connection:
         pids = connection.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND database"
+            " = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (ADVISORY_LOCK_KEY,),
         ).fetchall()
         assert len(pids) == 1

@@ -29,6 +29,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, AlreadyRecorded):
         return  # a duplicate delivery handled elsewhere meanwhile: nothing was changed
     kind = error_kind(error)
+    if isinstance(update, Update) and is_passing_failure(error):
+        attempt = defer_current_update()
+        if attempt is not None:
+            await _deferred(update, context, kind, error, attempt)
     if isinstance(update, Update):
         # The update's shape, never the user's text: that stays out of the logs.
         log.error(
@@ -43,25 +47,35 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error %s outside an update", kind, exc_info=error)
     if isinstance(error, Forbidden | NetworkError):
         return
-    if isinstance(update, Update) and is_passing_failure(error):
-        await _defer(update, context, kind, error)
     await _report_to_admins(context, kind, error)
     if isinstance(update, Update):
         await _tell_user(update, context)
 
 
-async def _defer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, error: BaseException | None
+async def _deferred(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    kind: str,
+    error: BaseException | None,
+    attempt: int,
 ) -> None:
     """The database is away for a moment: the update is not confirmed to Telegram but handled
     again later (bot/update_processor.py), so the user's answer is not lost. The user is told
     once that it will be processed; the rest of this attempt's handlers are skipped."""
-    attempt = defer_current_update()
-    if attempt is None:
-        return
+    user_id = update.effective_user.id if update.effective_user else None
     if attempt == 1:
+        log.error(
+            "error %s handling update %s (%s) from user %s; it will be handled again",
+            kind,
+            update.update_id,
+            _update_type(update),
+            user_id,
+            exc_info=error,
+        )
         await _report_to_admins(context, kind, error)
         await _tell_user(update, context, retrying=True)
+    else:
+        log.warning("update %s failed again (%s, attempt %d)", update.update_id, kind, attempt)
     raise ApplicationHandlerStop
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 class DatabaseError(RuntimeError):
@@ -131,8 +132,15 @@ def create_db_engine(url: str) -> Engine:
             )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
+            # A server out of reach answers a connection attempt with silence: give up after
+            # a few seconds (a passing failure; the update is handled again later).
             engine = create_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+                url,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                hide_parameters=True,
+                connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
             )
     except (NoSuchModuleError, ImportError) as exc:
         raise DatabaseError(

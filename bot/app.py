@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
@@ -35,7 +36,7 @@ from scheduler.broadcasts import BroadcastSource
 from scheduler.consultations import register_consultation_sources
 from scheduler.core import DeliveryStatus, Scheduler
 from scheduler.exports import ExportSource
-from scheduler.leader import Leadership
+from scheduler.leader import CHECK_TIMEOUT_SECONDS, Leadership
 from scheduler.reminders import ReminderSource
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ LEADERSHIP_KEY = "scheduler_leadership"
 FLOOD_KEY = "flood_control"
 ALLOWED_UPDATES = Update.ALL_TYPES
 HTTP_CONNECTIONS = 8
+PRUNE_JOB = "prune_processed_updates"
+PRUNE_INTERVAL = timedelta(hours=1)
 
 
 def prepare_database(settings: Settings) -> Database:
@@ -100,7 +103,10 @@ def build_application(
         .rate_limiter(limiter)
         .concurrent_updates(
             PerUserUpdateProcessor(
-                settings.concurrent_updates, on_finished=updates.finished, admit=flood.admit
+                settings.concurrent_updates,
+                on_finished=updates.finished,
+                on_deferred=updates.deferred,
+                admit=flood.admit,
             )
         )
         .post_init(_post_init)
@@ -111,16 +117,35 @@ def build_application(
     application.bot_data[FLOOD_KEY] = flood
     flood.notify = handlers.guards.flood_notice(application)
     handlers.register(application)
+    # An update deferred after a passing failure is handled again until the bot stops.
+    processor = application.update_processor
+    assert isinstance(processor, PerUserUpdateProcessor)
+    processor.handle_again = application.process_update
+    processor.keep_retrying = lambda: application.running
     return application
 
 
 async def _post_init(application: Application) -> None:
     runtime = runtime_of(application.bot_data)
-    await runtime.call(runtime.dialog.prune_processed_updates)
+    await prune_processed_updates(application)
+    # Every process prunes (one indexed DELETE an hour): the table holds two days of updates.
+    application.job_queue.run_repeating(
+        prune_processed_updates, interval=PRUNE_INTERVAL, first=PRUNE_INTERVAL, name=PRUNE_JOB
+    )
     # Links such as a mentor invite (t.me/<bot>?start=...) are built in templates.
     runtime.renderer.env.globals["bot_username"] = application.bot.username
     await set_menus(application.bot, runtime)
     await claim_scheduler(application)
+
+
+async def prune_processed_updates(context: object) -> None:
+    """`context` is the Application at start, a job's context afterwards."""
+    application = getattr(context, "application", context)
+    runtime = runtime_of(application.bot_data)
+    try:
+        await runtime.call(runtime.dialog.prune_processed_updates)
+    except SQLAlchemyError:  # the database is away for a moment: the next hour prunes
+        log.warning("could not prune processed updates", exc_info=True)
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -131,22 +156,66 @@ async def _post_shutdown(application: Application) -> None:
 
 async def claim_scheduler(application: Application) -> None:
     """Run scheduled jobs in this process if no other does; otherwise keep asking, so that
-    another process takes over within a minute when the one running them dies."""
+    another process takes over within a minute when the one running them dies. The holder
+    checks its lock on the same timer and before every wake-up, and stops on doubt."""
     runtime = runtime_of(application.bot_data)
     leadership = Leadership(runtime.dialog.ctx.db)
     application.bot_data[LEADERSHIP_KEY] = leadership
+    retry = timedelta(seconds=runtime.settings.scheduler_claim_seconds)
+    checking = asyncio.Lock()  # one check at a time on the lock's one connection
+
+    async def still_leader() -> bool:
+        async with checking:
+            if runtime.scheduler is None:
+                return False
+            if await leadership.confirm():
+                return True
+            log.warning("this process stops running the scheduled jobs")
+            runtime.scheduler.stop()
+            runtime.scheduler = None
+            return False
 
     async def attempt(context: object = None) -> None:
-        if runtime.scheduler is None and await asyncio.to_thread(leadership.try_acquire):
-            log.info("this process runs the scheduled jobs")
-            await start_scheduler(application)
+        if runtime.scheduler is not None:
+            await still_leader()
+            return
+        if not await asyncio.to_thread(leadership.try_acquire):
+            return
+        if context is not None and leadership.can_be_lost:
+            # Taking over: a holder whose session was cut may not have noticed yet. It checks
+            # every `retry` (each check bounded in time), so after that it has stopped.
+            waited = await _sleep_while_running(
+                application, retry.total_seconds() + CHECK_TIMEOUT_SECONDS
+            )
+            if not waited or runtime.scheduler is not None or not await leadership.confirm():
+                return
+        log.info("this process runs the scheduled jobs")
+        await start_scheduler(application, still_leader)
 
     await attempt()
-    retry = timedelta(seconds=runtime.settings.scheduler_claim_seconds)
-    application.job_queue.run_repeating(attempt, interval=retry, first=retry, name="leadership")
+    application.job_queue.run_repeating(
+        attempt,
+        interval=retry,
+        first=retry,
+        name="leadership",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
 
 
-async def start_scheduler(application: Application) -> Scheduler:
+async def _sleep_while_running(application: Application, seconds: float) -> bool:
+    """Sleep in short steps, so that stopping the bot is not held up; False if it stops."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if not application.running:
+            return False
+        await asyncio.sleep(min(0.5, deadline - loop.time()))
+    return application.running
+
+
+async def start_scheduler(
+    application: Application, still_leader: Callable[[], Awaitable[bool]] | None = None
+) -> Scheduler:
     """Jobs are derived from the database: armed at every start, nothing pickled."""
     runtime = runtime_of(application.bot_data)
     ctx = runtime.dialog.ctx
@@ -154,7 +223,7 @@ async def start_scheduler(application: Application) -> Scheduler:
     async def send(chat_id: int, reply: AnyReply) -> DeliveryStatus:
         return await send_reply(application.bot, runtime, chat_id, reply)
 
-    scheduler = Scheduler(application.job_queue, send, ctx.clock)
+    scheduler = Scheduler(application.job_queue, send, ctx.clock, still_leader)
     # Paced a little under the limiter's ceiling so fan-out sends never queue inside it.
     pace = runtime.settings.messages_per_second * 0.9
     scheduler.register(ReminderSource(ReminderService(ctx), messages_per_second=pace))

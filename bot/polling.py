@@ -8,7 +8,9 @@ being handled and passes on only the updates not seen before; the update process
 each update as finished. After a crash the unconfirmed updates come again: those already
 stored are recognised by their recorded ids (see handlers/guards.py), the rest are handled.
 Only an update still being handled after HOLD_SECONDS is confirmed anyway, so that one stuck
-reply cannot stop everybody's updates once Telegram's batches of 100 fill up behind it.
+reply cannot stop everybody's updates once Telegram's batches of 100 fill up behind it; but not
+one deferred because the database is away (bot/update_processor.py): it holds the offset until
+it is handled, since confirmed it would be lost if the process stopped meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from bot.http_transport import AiohttpRequest
 GET_UPDATES_LIMIT = 100  # python-telegram-bot's default and Telegram's maximum
 HOLD_SECONDS = 30.0
 FORGET_SECONDS = 3600.0
+RECENT_SECONDS = 600.0  # how long a handed-out id is remembered to drop Telegram's repeats
+RECENT_LIMIT = 20_000
 
 
 class UpdateTracker:
@@ -36,7 +40,11 @@ class UpdateTracker:
         self, hold_seconds: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.in_flight: dict[int, float] = {}  # update id -> when it was handed out
-        self.highest_seen = 0
+        # Every id handed out lately, oldest first: an update Telegram returns again is known
+        # by its id, not by being below the highest seen, since after a quiet week Telegram
+        # picks the next id at random (it may be lower). Bounded in time and in size.
+        self._recent: dict[int, float] = {}
+        self._deferred: set[int] = set()  # in flight, failed for a passing reason, retrying
         self.hold_seconds = hold_seconds
         self._clock = clock
         self._finished = asyncio.Event()
@@ -45,29 +53,51 @@ class UpdateTracker:
     def safe_offset(self, requested: int | None) -> int | None:
         """The offset that confirms only finished updates, except those handled for longer
         than `hold_seconds` (a reply waiting out a long 429): such a one must not hold back
-        newer updates when Telegram's batches fill up behind it."""
+        newer updates when Telegram's batches fill up behind it. An update deferred after a
+        passing failure (the database away) holds it however long that lasts: confirmed, it
+        would be lost if the process stopped before the retry succeeded."""
         now = self._clock()
-        held = [i for i, since in self.in_flight.items() if now - since < self.hold_seconds]
+        held = [
+            i
+            for i, since in self.in_flight.items()
+            if now - since < self.hold_seconds or i in self._deferred
+        ]
         return min(held) if held else requested
+
+    def deferred(self, update_id: int) -> None:
+        if update_id in self.in_flight:
+            self._deferred.add(update_id)
 
     def take_new(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The updates not handed out before, now counted as in flight."""
-        fresh = [u for u in updates if u["update_id"] > self.highest_seen]
+        fresh = [u for u in updates if not self._handed_out(u["update_id"])]
         now = self._clock()
         for update in fresh:
             self.in_flight[update["update_id"]] = now
-        if fresh:
-            self.highest_seen = fresh[-1]["update_id"]
+            self._recent[update["update_id"]] = now
+        while self._recent and (
+            len(self._recent) > RECENT_LIMIT
+            or now - next(iter(self._recent.values())) > RECENT_SECONDS
+        ):
+            del self._recent[next(iter(self._recent))]
         # One the application never reported back (it failed to parse, say) would stay forever.
-        forgotten = [i for i, since in self.in_flight.items() if now - since > FORGET_SECONDS]
+        forgotten = [
+            i
+            for i, since in self.in_flight.items()
+            if now - since > FORGET_SECONDS and i not in self._deferred
+        ]
         for update_id in forgotten:
             del self.in_flight[update_id]
         return fresh
+
+    def _handed_out(self, update_id: int) -> bool:
+        return update_id in self.in_flight or update_id in self._recent
 
     def finished(self, update_id: int) -> None:
         if update_id in self.in_flight:
             holds_offset = update_id == self.safe_offset(None)
             del self.in_flight[update_id]
+            self._deferred.discard(update_id)
             self._finished.set()
             if holds_offset:
                 self._oldest_finished.set()

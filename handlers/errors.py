@@ -11,11 +11,12 @@ from datetime import timedelta
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.logsafety import mask
 from bot.runtime import runtime_of
-from bot.services.dialog import AlreadyRecorded
+from bot.services.dialog import AlreadyRecorded, is_passing_failure
+from bot.update_processor import defer_current_update
 
 log = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 600
@@ -29,6 +30,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, AlreadyRecorded):
         return  # a duplicate delivery handled elsewhere meanwhile: nothing was changed
     kind = error_kind(error)
+    if isinstance(update, Update) and is_passing_failure(error):
+        attempt = defer_current_update()
+        if attempt is not None:
+            await _deferred(update, context, kind, error, attempt)
     if isinstance(update, Update):
         # The update's shape, never the user's text: that stays out of the logs.
         log.error(
@@ -46,6 +51,33 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _report_to_admins(context, kind, error)
     if isinstance(update, Update):
         await _tell_user(update, context)
+
+
+async def _deferred(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    kind: str,
+    error: BaseException | None,
+    attempt: int,
+) -> None:
+    """The database is away for a moment: the update is not confirmed to Telegram but handled
+    again later (bot/update_processor.py), so the user's answer is not lost. The user is told
+    once that it will be processed; the rest of this attempt's handlers are skipped."""
+    user_id = update.effective_user.id if update.effective_user else None
+    if attempt == 1:
+        log.error(
+            "error %s handling update %s (%s) from user %s; it will be handled again",
+            kind,
+            update.update_id,
+            _update_type(update),
+            user_id,
+            exc_info=error,
+        )
+        await _report_to_admins(context, kind, error)
+        await _tell_user(update, context, retrying=True)
+    else:
+        log.warning("update %s failed again (%s, attempt %d)", update.update_id, kind, attempt)
+    raise ApplicationHandlerStop
 
 
 def error_kind(error: BaseException | None) -> str:
@@ -84,16 +116,21 @@ async def _report_to_admins(
             log.warning("could not report the error to admin %s", admin_id)
 
 
-async def _tell_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _tell_user(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, retrying: bool = False
+) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return
     runtime = runtime_of(context.bot_data)
+    notice, template = (
+        ("error_retrying", "common/error_retrying") if retrying else ("error", "common/error")
+    )
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(runtime.renderer.notice("error"), show_alert=True)
+            await update.callback_query.answer(runtime.renderer.notice(notice), show_alert=True)
         await context.bot.send_message(
-            chat.id, runtime.renderer.text("common/error"), parse_mode=ParseMode.HTML
+            chat.id, runtime.renderer.text(template), parse_mode=ParseMode.HTML
         )
     except Exception:  # telling the user must never raise again
         log.warning("could not tell user about the error", exc_info=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Awaitable, Callable
 
@@ -15,11 +17,22 @@ from handlers.sending import send_reply
 
 
 async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Telegram delivers at least once. The update's id is recorded in the same transaction as
-    its own change (see Dialog.record_with_next_change): an update handled before makes that
-    transaction fail at its start with AlreadyRecorded, before any work, which costs no
-    extra round trip for the updates that are new (almost all of them)."""
-    runtime_of(context.bot_data).dialog.record_with_next_change(update.update_id)
+    """Telegram delivers at least once. The update's id and fingerprint are recorded in the
+    same transaction as its own change (see Dialog.record_with_next_change): an update handled
+    before makes that transaction fail at its start with AlreadyRecorded, before any work,
+    which costs no extra round trip for the updates that are new (almost all of them)."""
+    runtime_of(context.bot_data).dialog.record_with_next_change(
+        update.update_id, update_fingerprint(update)
+    )
+
+
+def update_fingerprint(update: Update) -> str:
+    """A digest of everything in the update but its id. A redelivery carries the same content;
+    a new update reusing an id (a restarted emulator numbers from 1 again, Telegram picks a
+    random id after a quiet week) differs at least in its message id, date or query id."""
+    content = {k: v for k, v in update.to_dict().items() if k != "update_id"}
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
 async def private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

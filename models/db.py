@@ -6,6 +6,7 @@ single transaction and commits, so a crash never leaves half an answer behind.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,20 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 class DatabaseError(RuntimeError):
@@ -59,6 +70,28 @@ def commit_with_next_transaction(*rows: Any) -> None:
     that it was handled are one atomic step, so a crash in between can neither lose the
     update's change (it is handled again when redelivered) nor apply it twice."""
     _pending_rows.set(_PendingRows(list(rows)))
+
+
+# SQLite reports a bug in a statement ("no such column") as OperationalError too; only these
+# of its OperationalErrors pass by themselves.
+_SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def is_passing_failure(error: BaseException | None) -> bool:
+    """Whether the database is away for a moment (unreachable, restarting, a cut connection, a
+    timeout, a deadlock), so the same work can succeed later; False for what would fail again
+    the same way (a bug in a statement, a constraint)."""
+    if isinstance(error, PoolTimeoutError | DisconnectionError | TimeoutError | ConnectionError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        return any(words in str(error.orig).lower() for words in _SQLITE_PASSING)
+    return True
 
 
 def normalise_url(url: str) -> str:
@@ -136,8 +169,15 @@ def create_db_engine(url: str) -> Engine:
             )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
+            # A server out of reach answers a connection attempt with silence: give up after
+            # a few seconds (a passing failure; the update is handled again later).
             engine = create_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+                url,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                hide_parameters=True,
+                connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
             )
             event.listen(engine, "handle_error", _without_row_values)
     except (NoSuchModuleError, ImportError) as exc:
@@ -184,6 +224,15 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def ping(self) -> bool:
+        """Whether the database answers now (for health checks)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError:
+            return False
+        return True
 
     def check_connection(self) -> None:
         try:

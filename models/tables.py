@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -153,12 +162,23 @@ class ErrorReport(SQLModel, table=True):
 
 
 class ProcessedUpdate(SQLModel, table=True):
-    """Telegram delivers updates at least once; an id seen here is not handled again."""
+    """Telegram delivers updates at least once; an update seen here is not handled again.
+
+    An update is recognised by its id *and* a fingerprint of its content: ids are not unique
+    over time (after a quiet week Telegram picks the next one at random; an emulator restarted
+    numbers from 1 again), and a new update that happens to reuse an id must still be handled.
+    Rows are kept only as long as Telegram can redeliver (see Dialog.prune_processed_updates).
+    """
 
     __tablename__ = "processed_updates"
 
     update_id: int = _telegram_id_pk()
-    processed_at: datetime = _created_at()
+    fingerprint: str = Field(
+        default="", sa_column=Column(String(32), primary_key=True, server_default="")
+    )
+    processed_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
 
 
 # Feature tables register on the same metadata (migrations and tests see every table).

@@ -30,6 +30,7 @@ DeliveryStatus = Literal["delivered", "blocked", "failed"]
 Sender = Callable[[int, AnyReply], Awaitable[DeliveryStatus]]
 # How often every source is asked anyway, to catch what a missed wake-up or a clock jump left.
 SWEEP_INTERVAL = timedelta(minutes=5)
+SWEEP_JOB = "sweep"
 
 
 class JobSource(Protocol):
@@ -47,12 +48,22 @@ class JobSource(Protocol):
 
 
 class Scheduler:
-    def __init__(self, job_queue: JobQueue, send: Sender, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        job_queue: JobQueue,
+        send: Sender,
+        clock: Callable[[], datetime],
+        still_leader: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self.job_queue = job_queue
         self.send = send
         self.clock = clock
+        # Asked before every run: False when this process may no longer run the jobs.
+        self.still_leader = still_leader
+        self.stopped = False
         self.sources: dict[str, JobSource] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._running: set[asyncio.Task[None]] = set()
 
     def register(self, source: JobSource) -> None:
         self.sources[source.kind] = source
@@ -62,11 +73,13 @@ class Scheduler:
         """Arm every source's wake-ups, run what is overdue now, and sweep periodically."""
         await self.rebuild()
         self.job_queue.run_repeating(
-            self._sweep, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name="sweep"
+            self._sweep, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name=SWEEP_JOB
         )
 
     async def rebuild(self, kind: str | None = None) -> int:
         """Replace the wake-up jobs of one source (or all) with those the database implies."""
+        if self.stopped:
+            return 0
         kinds = [kind] if kind else list(self.sources)
         armed = 0
         for name in kinds:
@@ -89,10 +102,29 @@ class Scheduler:
     async def run_source(self, kind: str) -> None:
         """Run one source now; one run at a time per source so a fan-out is never doubled."""
         async with self._locks[kind]:
+            if self.stopped or (self.still_leader is not None and not await self.still_leader()):
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
                 await self.sources[kind].run_due(self.clock(), self.send)
             except Exception:
                 log.exception("scheduled source %s failed; the next wake-up retries", kind)
+            finally:
+                self._running.discard(task)
+
+    def stop(self) -> None:
+        """Another process may run the jobs now: remove every wake-up and cut short the runs
+        under way (a delivery claimed but cut off stays unconfirmed, never sent twice)."""
+        self.stopped = True
+        prefixes = tuple(f"{kind}@" for kind in self.sources)
+        for job in self.job_queue.jobs():
+            if job.name == SWEEP_JOB or (job.name or "").startswith(prefixes):
+                job.schedule_removal()
+        for task in self._running:
+            if task is not asyncio.current_task():
+                task.cancel()
 
     async def _wake(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.run_source(context.job.data)

@@ -2,13 +2,17 @@
 
 On PostgreSQL that is the process holding a session-level advisory lock on a connection kept
 open for the purpose: if the process dies, the server drops the connection and the lock with
-it, and another process takes over at its next attempt. On SQLite (one machine) an exclusive
-`flock` on a file next to the database plays the same role. Delivery claims keep reminders
-exactly-once even if two processes ever overlapped; the lock avoids the wasted work.
+it, and another process takes over at its next attempt. The holder checks the lock's session
+on a timer and before every wake-up, and stops its jobs when the session is gone (a cut
+connection, a database restart) or does not answer; a process taking over waits one check
+interval first, so the old holder has stopped before the new one starts. On SQLite (one
+machine) an exclusive `flock` on a file next to the database plays the same role. Delivery
+claims keep reminders exactly-once even if two processes ever overlapped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
@@ -23,6 +27,12 @@ from models.db import Database
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x4B4C494E  # "KLIN"
+CHECK_TIMEOUT_SECONDS = 5.0
+# A one-bigint advisory lock shows in pg_locks as classid = high half, objid = low half.
+HOLDS_LOCK = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid = 0 AND objid = :key AND objsubid = 1)"
+)
 
 
 class Leadership:
@@ -43,18 +53,39 @@ class Leadership:
             return self._acquire_file_lock()
         return self._acquire_advisory_lock()
 
+    @property
+    def can_be_lost(self) -> bool:
+        """A file lock lasts as long as the process; a PostgreSQL session can be cut."""
+        return not self.database.is_sqlite
+
     def still_held(self) -> bool:
+        """Whether the lock's session is alive and still holds the lock (the server ends a
+        session when its connection is cut, a restart or `pg_terminate_backend`)."""
         if self._lock_file is not None:
             return True
-        if self._connection is None:
+        connection = self._connection
+        if connection is None:
             return False
         try:
-            self._connection.execute(text("SELECT 1"))
+            held = bool(connection.execute(HOLDS_LOCK, {"key": ADVISORY_LOCK_KEY}).scalar())
         except SQLAlchemyError:
-            log.warning("lost the scheduler lock's connection; another process may take over")
-            self._drop_connection()
+            held = False
+        if not held or self._connection is not connection:
+            log.warning("lost the scheduler lock; another process may take over")
+            self._drop_connection(connection)
             return False
         return True
+
+    async def confirm(self, timeout: float = CHECK_TIMEOUT_SECONDS) -> bool:
+        """`still_held`, off the event loop; no answer within `timeout` counts as lost: in
+        doubt, stop rather than risk running jobs beside another process."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.still_held), timeout)
+        except TimeoutError:
+            log.warning("the scheduler lock's session did not answer; giving the lock up")
+            # The check's thread still uses the connection: it closes it when it returns.
+            self._connection = None
+            return False
 
     def release(self) -> None:
         if self._lock_file is not None:
@@ -94,9 +125,11 @@ class Leadership:
         self._lock_file = handle
         return True
 
-    def _drop_connection(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(SQLAlchemyError):
-                self._connection.invalidate()
-                self._connection.close()
+    def _drop_connection(self, connection: Connection | None = None) -> None:
+        connection = connection or self._connection
+        if connection is self._connection:
             self._connection = None
+        if connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                connection.invalidate()
+                connection.close()

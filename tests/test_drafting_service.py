@@ -8,7 +8,7 @@ from sqlmodel import select
 from bot.services.dialog import AlreadyRecorded, Dialog
 from bot.services.features import build_dialog
 from bot.services.replies import LongReply
-from models.tables import AnswerRevision, ConversationState, User
+from models.tables import AnswerRevision, ConversationState, ProcessedUpdate, User
 from tests.helpers import (
     ANSWERS_BEFORE_RANCANG_BANGUN,
     answers,
@@ -242,6 +242,29 @@ def test_short_answers_in_quick_succession_are_not_joined(dialog: Dialog) -> Non
     dialog.text(USER, "SIPANDU Bumil")
     dialog.text(USER, "ASN")
     assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil", "inisiator": "ASN"}
+
+
+def test_a_new_update_reusing_an_old_id_is_handled_and_old_records_are_pruned(
+    dialog: Dialog, clock
+) -> None:
+    """Ids repeat (a restarted emulator, Telegram's random id after a quiet week): the same id
+    with another content fingerprint is a new update; records older than 48 hours go."""
+    register(dialog, USER)
+    draft_id = new_draft(dialog, USER)
+    dialog.record_with_next_change(1, "fingerprint-of-an-old-message")
+    dialog.text(USER, "SIPANDU Bumil")
+    clock.advance(hours=47)
+    dialog.record_with_next_change(1, "fingerprint-of-a-new-message")
+    dialog.text(USER, "ASN")
+    assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil", "inisiator": "ASN"}
+    dialog.record_with_next_change(1, "fingerprint-of-a-new-message")
+    with pytest.raises(AlreadyRecorded):
+        dialog.text(USER, "ASN")
+    clock.advance(hours=2)
+    assert dialog.prune_processed_updates() == 1  # the first, now 49 hours old
+    with dialog.ctx.db.session() as session:
+        kept = session.exec(select(ProcessedUpdate.fingerprint)).all()
+    assert kept == ["fingerprint-of-a-new-message"]
 
 
 def test_an_update_handled_before_changes_nothing_and_asks_the_awaited_question(

@@ -16,11 +16,12 @@ from bot.services.context import ServiceContext
 from bot.services.feature import CommandHandler, Feature, Media
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from models import repository as repo
-from models.db import AlreadyRecorded, commit_with_next_transaction
+from models.db import AlreadyRecorded, commit_with_next_transaction, is_passing_failure
 from models.tables import ConversationState, ProcessedUpdate, User
 
-PROCESSED_UPDATES_KEPT = timedelta(days=7)
-__all__ = ["AlreadyRecorded", "Dialog"]
+# Telegram keeps an unconfirmed update (and retries a webhook) for at most 24 hours.
+PROCESSED_UPDATES_KEPT = timedelta(hours=48)
+__all__ = ["AlreadyRecorded", "Dialog", "is_passing_failure"]
 
 
 class Dialog:
@@ -58,13 +59,16 @@ class Dialog:
 
     # ---- updates seen before, unreachable users ----------------------------------------------
 
-    def record_with_next_change(self, update_id: int) -> None:
+    def record_with_next_change(self, update_id: int, fingerprint: str = "") -> None:
         """Record the update as handled in the same transaction as the change it makes (that
         of the entry point handling it: text, command, callback, non_text): a process killed
         before that commit leaves it unrecorded, so the redelivered update is handled in full
-        by whichever process gets it, and one killed after it is recognised."""
+        by whichever process gets it, and one killed after it is recognised. `fingerprint`
+        (of the update's content) tells a redelivery from a new update reusing an old id."""
         commit_with_next_transaction(
-            ProcessedUpdate(update_id=update_id, processed_at=self.ctx.now())
+            ProcessedUpdate(
+                update_id=update_id, fingerprint=fingerprint, processed_at=self.ctx.now()
+            )
         )
 
     def redelivered(
@@ -116,10 +120,15 @@ class Dialog:
         except IntegrityError:  # another process recorded the first report of it just now
             return False
 
-    def prune_processed_updates(self) -> None:
+    def prune_processed_updates(self) -> int:
+        """Forget updates older than Telegram redelivers (at start and hourly while running):
+        the table stays small, and an old id is never mistaken for a new update's."""
         cutoff = self.ctx.now() - PROCESSED_UPDATES_KEPT
         with self.ctx.db.session() as session:
-            session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff))
+            result = session.exec(
+                delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < cutoff)
+            )
+            return result.rowcount or 0
 
     def set_reachable(self, user_id: int, reachable: bool) -> None:
         """Telegram answered 403 (blocked) or the user came back: remembered for fan-outs."""

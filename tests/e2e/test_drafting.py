@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from models import repository as repo
+from models.tables import ProcessedUpdate
 from tests.e2e.chat import labels, plain, press, register, say
-from tests.e2e.conftest import RunningBot
+from tests.e2e.conftest import RunningBot, e2e_settings, start_bot, stop_bot
 from tests.helpers import ANSWERS_BEFORE_RANCANG_BANGUN
 
 ANDI = 1001
@@ -332,6 +335,56 @@ async def test_the_same_update_delivered_twice_is_handled_once(
     assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
     await say(andi, "ASN")
     assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL", "inisiator": "ASN"}
+
+
+@pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_restarted_emulator_numbering_updates_from_one_is_answered(
+    emulator: BotApiEmulator, e2e_database_url: str
+) -> None:
+    """`klinik shell` quit and started again on the same database: the new emulator reuses
+    update ids 1, 2, 3 … (as Telegram may after a quiet week). They are new updates, not
+    redeliveries, and each gets its answer; a real redelivery is still recognised."""
+    first = await start_bot(e2e_settings(emulator, e2e_database_url))
+    try:
+        await register(emulator.user(ANDI, first_name="Andi"))
+    finally:
+        await stop_bot(first)
+    used_ids = {u["update_id"] for u in emulator.updates}
+
+    async with BotApiEmulator() as fresh:
+        second = await start_bot(e2e_settings(fresh, e2e_database_url))
+        try:
+            andi = fresh.user(ANDI, first_name="Andi")
+            menu = await say(andi, "/start")
+            assert fresh.updates[-1]["update_id"] in used_ids
+            assert "Menu utama" in plain(menu), plain(menu)
+            assert "/bantuan — panduan ini" in plain(await say(andi, "/bantuan"))
+            await start_draft(andi)
+            asked = await say(andi, "SIPANDU BUMIL")
+            assert "Bagian 2 dari 19" in plain(asked)
+            assert {u["update_id"] for u in fresh.updates} <= used_ids
+            await fresh.redeliver(fresh.updates[-1]["update_id"])
+            await fresh.wait_until_delivered()
+            await andi.receive_all(idle=0.3)
+            assert stored_answers(second, ANDI) == {"nama": "SIPANDU BUMIL"}
+        finally:
+            await stop_bot(second)
+
+
+async def test_processed_updates_are_pruned_while_the_bot_runs(
+    bot: RunningBot, emulator: BotApiEmulator, clock
+) -> None:
+    """Not only at start-up: an hourly job forgets updates older than Telegram redelivers."""
+    andi = emulator.user(ANDI, first_name="Andi")
+    await say(andi, "/start")
+    with bot.database.session() as session:
+        session.add(ProcessedUpdate(update_id=5, processed_at=clock() - timedelta(days=3)))
+    prune = [j for j in bot.application.job_queue.jobs() if j.name == "prune_processed_updates"]
+    assert len(prune) == 1 and prune[0].job.trigger.interval == timedelta(hours=1)
+    await prune[0].run(bot.application)
+    with bot.database.session() as session:
+        kept = [u.update_id for u in session.exec(select(ProcessedUpdate)).all()]
+    assert kept == [emulator.updates[-1]["update_id"]]
 
 
 @pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)

@@ -63,6 +63,10 @@ async def test_an_unhandled_error_is_logged_told_and_reported_once(
     for user, secret in zip(users, (SECRET_ANDI, SECRET_BUDI), strict=True):
         replies = await say(user, secret)
         assert "terjadi gangguan" in plain(replies), user.id
+        # A bug is not a passing failure: the update is finished, not retried, and the
+        # user's next message is answered at once.
+        assert "tidak perlu dikirim ulang" not in plain(replies)
+        assert "Panduan Klinik Inovasi" in plain(await say(user, "/bantuan"))
 
     reports = [m for m in admin.messages.values() if "Laporan gangguan" in (m["plain"] or "")]
     assert len(reports) == 1, "the same kind of error is reported once per 10 minutes"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 from aiohttp import web
 from sqlalchemy import insert
@@ -152,16 +153,29 @@ class BotProcess:
         return self.process.returncode is None
 
 
-async def health(client: aiohttp.ClientSession, bot: BotProcess) -> dict[str, Any] | None:
+async def health(
+    client: aiohttp.ClientSession, bot: BotProcess, *, database_down: bool = False
+) -> dict[str, Any] | None:
+    """The process's detailed report (the secret header asks for it); None while it does not
+    answer, or (unless `database_down` is expected) while it reports the database unreachable."""
     try:
-        async with client.get(f"http://127.0.0.1:{bot.port}/health") as answer:
-            return await answer.json() if answer.status == 200 else None
+        async with client.get(
+            f"http://127.0.0.1:{bot.port}/health", headers={SECRET_HEADER: SECRET}
+        ) as answer:
+            if answer.status == 200 or (database_down and answer.status == 503):
+                return await answer.json()
+            return None
     except (aiohttp.ClientError, TimeoutError):
         return None
 
 
-async def leaders(client: aiohttp.ClientSession, bots: list[BotProcess]) -> list[BotProcess]:
-    reports = [await health(client, bot) if bot.alive else None for bot in bots]
+async def leaders(
+    client: aiohttp.ClientSession, bots: list[BotProcess], *, database_down: bool = False
+) -> list[BotProcess]:
+    reports = [
+        await health(client, bot, database_down=database_down) if bot.alive else None
+        for bot in bots
+    ]
     return [bot for bot, r in zip(bots, reports, strict=True) if r and r["scheduler"] == "running"]
 
 
@@ -428,6 +442,62 @@ async def test_killing_the_leader_loses_no_flow_and_no_reminder(
             f"deliveries retried; {len(missing)} reminder(s) unconfirmed; replies lost at the "
             f"kill (user, step, update): {lost}"
         )
+    finally:
+        await client.close()
+        await stop_bots(bots)
+        await lb.stop()
+
+
+def cut_connections(database_url: str) -> int:
+    """Every session of the bots' database ends, as in a database restart: the scheduler's
+    lock goes with its holder's session."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        return len(
+            connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        )
+
+
+async def test_a_cut_database_connection_never_leaves_two_processes_running_the_jobs(
+    emulator: BotApiEmulator, fresh_pg_url: str, tmp_path: Path
+) -> None:
+    database = Database(fresh_pg_url)
+    database.migrate()
+    with database.session() as session:
+        seed_default_opds(session, load_data_list("opd_default"))
+    database.dispose()
+    lb = LoadBalancer([free_port() for _ in range(2)])
+    await lb.start()
+    env = {
+        "WEBHOOK_URL": lb.url,
+        "WEBHOOK_SECRET": SECRET,
+        "SCHEDULER_CLAIM_SECONDS": str(CLAIM_SECONDS),
+    }
+    bots = await start_bots(emulator, fresh_pg_url, tmp_path, lb, env)
+    client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+    try:
+        assert len(await leaders(client, bots, database_down=True)) == 1
+        assert cut_connections(fresh_pg_url) >= 2
+        loop = asyncio.get_running_loop()
+        cut_at = loop.time()
+        most, now_leading, taken_over_at = 0, [], None
+        # Until a leader runs the jobs again, and a few check intervals beyond.
+        while loop.time() - cut_at < 60:
+            now_leading = await leaders(client, bots, database_down=True)
+            most = max(most, len(now_leading))
+            if now_leading and taken_over_at is None and loop.time() - cut_at > CLAIM_SECONDS:
+                taken_over_at = loop.time()
+            if taken_over_at is not None and loop.time() - taken_over_at > 4 * CLAIM_SECONDS:
+                break
+            await asyncio.sleep(0.1)
+        assert most == 1, "two processes ran the scheduled jobs at once"
+        assert len(now_leading) == 1, "nobody runs the scheduled jobs after the cut"
+        lost = [line for bot in bots for line in bot.output if "lost the scheduler lock" in line]
+        assert lost, "the holder never noticed that its lock was gone"
     finally:
         await client.close()
         await stop_bots(bots)

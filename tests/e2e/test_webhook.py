@@ -1,4 +1,4 @@
-"""Webhook mode: the secret token is required, updates are served, /health reports state."""
+"""Webhook mode: the secret token is required, updates are served, /health reports status."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import socket
 from pathlib import Path
 
 import httpx
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_application, prepare_database
 from bot.emulator import BotApiEmulator
-from bot.webhook import SECRET_HEADER, serve_webhook
+from bot.webhook import SECRET_HEADER, HealthProbe, build_webhook_app, serve_webhook
 from tests.e2e.chat import plain
 from tests.e2e.conftest import e2e_settings
 
@@ -48,7 +49,10 @@ async def test_webhook_requires_the_secret_and_serves_updates(
                 except httpx.ConnectError:
                     await asyncio.sleep(0.05)
             assert health.status_code == 200
-            assert health.json()["database"] == "ok"
+            assert health.json() == {"status": "ok"}  # nothing else for anyone who asks
+            detailed = await client.get(f"{base}/health", headers={SECRET_HEADER: SECRET})
+            assert detailed.json()["database"] == "ok"
+            assert detailed.json()["scheduler"] in ("running", "standby")
             webhook = emulator.calls_to("setWebhook")[-1].params
             assert webhook["url"] == "https://klinik.example/telegram"
             assert webhook["secret_token"] == SECRET
@@ -77,4 +81,44 @@ async def test_webhook_requires_the_secret_and_serves_updates(
     finally:
         stop.set()
         await asyncio.wait_for(server, 10)
+        database.dispose()
+
+
+async def test_health_is_a_cached_probe_that_tells_only_the_status(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    settings = e2e_settings(
+        emulator,
+        f"sqlite:///{tmp_path / 'health.db'}",
+        webhook_url="https://klinik.example/telegram",
+        webhook_secret=SECRET,
+    ).check_webhook()
+    database = prepare_database(settings)
+    application = build_application(settings, database)
+    now = [0.0]
+    answers = [True]
+    checks: list[float] = []
+
+    def check() -> bool:
+        checks.append(now[0])
+        return answers[0]
+
+    probe = HealthProbe(check, ttl=5, clock=lambda: now[0])
+    server = TestServer(build_webhook_app(application, settings, database, probe))
+    try:
+        async with TestClient(server) as client:
+            for _ in range(20):
+                answer = await client.get("/health")
+                assert answer.status == 200 and await answer.json() == {"status": "ok"}
+            assert checks == [0.0]  # twenty requests, one database check
+            answers[0] = False
+            now[0] = 4.0
+            assert (await client.get("/health")).status == 200  # still the cached result
+            now[0] = 6.0
+            down = await client.get("/health")
+            assert down.status == 503 and await down.json() == {"status": "unavailable"}
+            detailed = await client.get("/health", headers={SECRET_HEADER: SECRET})
+            assert (await detailed.json())["database"] == "unreachable"
+            assert checks == [0.0, 6.0]
+    finally:
         database.dispose()

@@ -15,10 +15,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.paths import TEMPLATES_DIR
 from bot.services.replies import AnyReply, Button, DocumentReply, Keyboard, LongReply, Reply
-from bot.services.textutil import Block, format_date_id, format_datetime_id, split_html_blocks
+from bot.services.textutil import (
+    Block,
+    format_date_id,
+    format_datetime_id,
+    shorten,
+    split_html_blocks,
+)
 
 ButtonRows = list[list[tuple[str, str]]]
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Longest button label shown; clients cut longer ones mid-word themselves.
+LABEL_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,13 @@ class Renderer:
 
     def render_long(self, reply: LongReply) -> list[Rendered]:
         blocks = [
-            Block(self.text(c.head_template, c.head_context), c.body_text) for c in reply.chunks
+            Block(
+                self.text(c.head_template, c.head_context),
+                c.body_text,
+                "<pre>" if c.pre else "",
+                "</pre>" if c.pre else "",
+            )
+            for c in reply.chunks
         ]
         texts = split_html_blocks(blocks)
         rendered = [Rendered(text, [], to=reply.to) for text in texts]
@@ -99,8 +113,8 @@ class Renderer:
 
     def button_label(self, button: Button) -> str:
         if button.text is not None:
-            return truncate_text(button.text, 60)
-        return self.labels["buttons"][button.label].format(**button.params)
+            return shorten(button.text, LABEL_MAX)
+        return shorten(self.labels["buttons"][button.label].format(**button.params), LABEL_MAX)
 
     def notice(self, key: str) -> str:
         return self.labels["notices"][key]
@@ -119,10 +133,4 @@ class Renderer:
 
 def truncate_text(text: str, limit: int) -> str:
     """Shorten to `limit` characters at a word boundary, marking the cut with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
+    return shorten(text, limit, collapse=False)

@@ -141,3 +141,22 @@ def claim_error_report(session: Session, kind: str, now: datetime, interval: tim
     session.add(ErrorReport(kind=kind, reported_at=now))
     session.flush()
     return True
+
+
+def opd_name_of(session: Session, user_id: int) -> str | None:
+    user = session.get(User, user_id)
+    opd = session.get(Opd, user.opd_id) if user is not None and user.opd_id else None
+    return opd.name if opd is not None else None
+
+
+def popular_answers(session: Session, section_key: str, limit: int = 10) -> list[str]:
+    """The values most often given for a section across all drafts, most frequent first."""
+    count = func.count(col(Answer.id))
+    query = (
+        select(Answer.value, count)
+        .where(Answer.section_key == section_key)
+        .group_by(col(Answer.value))
+        .order_by(count.desc(), col(Answer.value))
+        .limit(limit)
+    )
+    return [value for value, _ in session.exec(query)]

@@ -17,7 +17,7 @@ the user is either where the model had them or outside drafting. Deleting the ac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from bot.services.answers import InvalidAnswer, clean_month, clean_text, match_c
 from bot.services.completeness import assess
 from bot.services.dialog import Dialog
 from bot.services.formats import FormatRegistry, ProposalFormat, Section
+from bot.services.questions import looks_like_question, question_token
 from bot.services.replies import CopyReply, Outcome
 from models import repository as repo
 from models.competitions import Competition, Stage
@@ -77,6 +78,8 @@ class Place:
     flow: str
     draft_id: int
     section: str | None = None
+    # A question typed in a text section, waiting for the user to say what it is.
+    pending: str | None = None
 
 
 @dataclass
@@ -116,7 +119,8 @@ def observe(db: Database, user_id: int) -> Observed:
         state = session.get(ConversationState, user_id)
         place = None
         if state is not None and state.flow in DRAFTING_FLOWS and state.draft_id is not None:
-            place = Place(state.flow, state.draft_id, state.section_key)
+            pending = state.data.get("question") if state.step == "question" else None
+            place = Place(state.flow, state.draft_id, state.section_key, pending)
         return Observed(user is not None, repo.registered(user), drafts, place)
 
 
@@ -153,6 +157,10 @@ class DraftingModel:
                 user.place = None
             return KNOWN
         section = fmt.section(place.section or "")
+        place = user.place = replace(place, pending=None)  # the user moved on
+        if section.kind == "text" and looks_like_question(text):
+            user.place = replace(place, pending=text)  # stored only once the user chooses
+            return KNOWN
         value = self._valid(fmt, section, draft, text)
         if value is not None:
             self._save(user, place, fmt, section.key, value)
@@ -196,6 +204,9 @@ class DraftingModel:
                 return self._new(user, parts)
             if prefix == "a":
                 self._choice(user, *(int(p) for p in parts[:3]))
+            elif parts[0] in ("qs", "qg", "qm"):
+                numbers = [int(p) for p in parts[1:]]
+                return self._question_choice(user, parts[0], numbers[0], numbers[1], numbers[2])
             else:
                 self._draft_button(user, parts[0], [int(p) for p in parts[1:]])
         except (ValueError, IndexError, KeyError, TypeError):
@@ -258,6 +269,32 @@ class DraftingModel:
         if place.section != section.key or not 0 <= option < len(section.options):
             return
         self._save(user, place, fmt, section.key, section.options[option])
+
+    def _question_choice(
+        self, user: UserModel, action: str, draft_id: int, index: int, token: int
+    ) -> str:
+        """A button offered for a typed question: valid only while that question waits."""
+        draft, place = user.drafts.get(draft_id), user.place
+        if draft is None or place is None or place.pending is None:
+            return KNOWN
+        fmt = self.format_of(draft)
+        if (
+            place.flow not in ("draft", "edit")
+            or place.draft_id != draft_id
+            or not 0 <= index < len(fmt.sections)
+            or fmt.sections[index].key != place.section
+            or question_token(place.pending) != token
+        ):
+            return KNOWN
+        if action == "qm":
+            return FOREIGN  # the consultation request flow takes over
+        if action == "qs":
+            section = fmt.sections[index]
+            waiting = user.place = replace(place, pending=None)
+            value = self._valid(fmt, section, draft, place.pending)
+            if value is not None:
+                self._save(user, waiting, fmt, section.key, value)
+        return KNOWN
 
     def _draft_button(self, user: UserModel, action: str, numbers: list[int]) -> None:
         if action in ("l", "o"):

@@ -50,7 +50,7 @@ from bot.services.replies import (
     keyboard,
     one_per_row,
 )
-from bot.services.textutil import MONTHS_ID, format_datetime_id
+from bot.services.textutil import MONTHS_ID, format_datetime_id, shorten
 from models import consultations as cq
 from models import repository as repo
 from models.consultations import (
@@ -266,7 +266,9 @@ class ConsultationService:
         repo.set_flow(state, REQUEST, step="draft")
         answers = repo.answers_of_many(session, [d.id for d in drafts if d.id is not None])
         buttons = [
-            Button(data=f"k:d:{d.id}", text=_draft_title(d, answers.get(d.id or 0, {}))[:50])
+            Button(
+                data=f"k:d:{d.id}", text=shorten(_draft_title(d, answers.get(d.id or 0, {})), 50)
+            )
             for d in drafts
         ]
         buttons.append(Button(data="k:d:0", label="consult_no_draft"))
@@ -341,7 +343,7 @@ class ConsultationService:
                 Button(
                     data=f"k:t:{options.index(o)}",
                     label="consult_topic_suggested",
-                    params={"name": o[:50]},
+                    params={"name": shorten(o, 50)},
                 ),
             )
             for o in suggested
@@ -858,7 +860,7 @@ class ConsultationService:
             Button(
                 data=f"k:cs:{cid}:{i}",
                 label="section_filled" if view.answers.get(s.key) else "section_empty",
-                params={"number": i + 1, "title": s.title[:40]},
+                params={"number": i + 1, "title": shorten(s.title, 40)},
             )
             for i, s in enumerate(view.fmt.sections)
         ]
@@ -1355,7 +1357,7 @@ class ConsultationService:
         return Button(
             data=f"k:v:{c.id}",
             label=f"consult_item_{c.status}",
-            params={"id": c.id, "topic": topic[:35]},
+            params={"id": c.id, "topic": shorten(topic, 35)},
         )
 
 

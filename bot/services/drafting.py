@@ -135,9 +135,10 @@ class DraftingService:
         if action == "s":
             return self.edit_section(session, user_id, numbers[0], numbers[1])
         if action in ("qs", "qg", "qm"):
-            return self.on_question_choice(session, user_id, action, *numbers[:3])
+            draft_id, index, token = numbers[0], numbers[1], numbers[2]
+            return self.on_question_choice(session, user_id, action, draft_id, index, token)
         if action == "cp":
-            return self.choice_page(session, user_id, *numbers[:3])
+            return self.choice_page(session, user_id, numbers[0], numbers[1], numbers[2])
         if action == "o":
             repo.clear_flow(repo.get_state(session, user_id))
         actions = {

@@ -347,6 +347,7 @@ class ConsultationService:
                 ),
             )
             for o in suggested
+            if page <= 0  # on the first page only: every topic is listed once
         ]
         # The suggested topics are not listed a second time below them.
         rest = [(i, o) for i, o in enumerate(options) if o not in suggested]

@@ -201,15 +201,19 @@ def test_urusan_shows_the_likeliest_few_then_all_of_them_paged(dialog: Dialog) -
     assert dialog.callback(USER, f"d:cp:{draft_id}:6:1").notice == "stale_button"
 
 
-def test_urusan_likeliest_follow_the_region_when_the_opd_says_nothing(dialog: Dialog) -> None:
+def test_urusan_likeliest_follow_the_office_when_its_name_says_nothing(dialog: Dialog) -> None:
+    register(dialog, USER + 6, name="Citra Lestari", opd="puskesmas")
+    dialog.callback(USER + 6, "n:iid")  # another office's choice counts for nothing here
+    for text in (*ANSWERS_BEFORE_RANCANG_BANGUN[:6], "kearsipan"):
+        dialog.text(USER + 6, text)
     register(dialog, USER + 5, name="Budi Santoso", opd="kecamatan")
-    for _ in range(2):  # two earlier drafts chose Pariwisata
+    for _ in range(2):  # two earlier drafts of the same office chose Pariwisata
         dialog.callback(USER + 5, "n:iid")
         for text in (*ANSWERS_BEFORE_RANCANG_BANGUN[:6], "pariwisata"):
             dialog.text(USER + 5, text)
         dialog.command(USER + 5, "batal")
     _, outcome = at_urusan(dialog, opd="kecamatan")
-    assert option_texts(outcome)[0] == "Pariwisata"
+    assert option_texts(outcome)[0] == "Pariwisata" and "Kearsipan" not in option_texts(outcome)
 
 
 def test_typing_part_of_an_urusan_still_finds_it(dialog: Dialog) -> None:

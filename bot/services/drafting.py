@@ -419,13 +419,17 @@ class DraftingService:
 
     def _likely_options(self, session: Session, view: DraftView, section: Section) -> list[int]:
         """The options this user most likely means: the one chosen before, those their OPD's
-        name speaks of ("Dinas Kesehatan": Kesehatan), then the region's most chosen."""
+        name speaks of ("Dinas Kesehatan": Kesehatan), those most chosen in their OPD ("Kecamatan
+        Maritengngae": what its people chose), then the list's own order."""
         options = list(section.options)
         ranked: list[str] = []
         if view.answers.get(section.key) in options:
             ranked.append(view.answers[section.key])
-        ranked += _options_named_in(options, repo.opd_name_of(session, view.draft.owner_id))
-        ranked += [v for v in repo.popular_answers(session, section.key) if v in options]
+        opd = repo.opd_of(session, view.draft.owner_id)
+        if opd is not None and opd.id is not None:
+            ranked += _options_named_in(options, opd.name)
+            popular = repo.popular_answers_in_opd(session, section.key, opd.id)
+            ranked += [value for value in popular if value in options]
         ranked += options
         likely: list[int] = []
         for option in ranked:

@@ -4,9 +4,11 @@ checks on what users receive, and a bystander whose data nobody else may ever se
 The model follows the flow as README.md tells it to users: one section at a time, a valid
 answer is stored and the next section asked, /lewati and /kembali move, /batal pauses, a
 draft's buttons open, continue, edit a section, rename and delete it, and only the owner's
-drafts answer. Whether one answer is valid is decided by the pure functions the service uses
-(bot.services.answers), so the model only has to get the *flow* right: which answer lands in
-which section of which draft, and where the user is afterwards.
+drafts answer. A question typed in a text section waits, unstored, until its "save anyway"
+button (the detector is the service's own, bot.services.questions). Whether one answer is
+valid is decided by the pure functions the service uses (bot.services.answers), so the model
+only has to get the *flow* right: which answer lands in which section of which draft, and where
+the user is afterwards.
 
 Actions of other features (their commands, buttons and flows) are not modelled; the model
 checks that they leave the drafts alone and never move the user *within* drafting: after one,

@@ -363,7 +363,12 @@ class DraftingService:
     def _question_choices(
         self, view: DraftView, section: Section, question: str, flow: str
     ) -> Reply:
-        context = {"section": section, "text": question.strip(), "editing": flow == EDIT}
+        context = {
+            "section": section,
+            "text": question.strip(),
+            "editing": flow == EDIT,
+            "mentors": self.ask_mentor is not None,
+        }
         return Reply(
             "draft/question_detected", context, self._question_buttons(view, section, question)
         )
@@ -674,7 +679,7 @@ class DraftingService:
         inline = copy and len(current) <= INLINE_COPY_MAX
         replies: list[AnyReply] = []
         if copy and not inline:
-            head = {"section": section, "length": len(current)}
+            head = {"section": section}
             replies.append(LongReply((Chunk("draft/current_text", head, current, pre=True),)))
         question = self._question(
             view, section, flow, copy_inline=inline, copy_above=copy and not inline, **extra

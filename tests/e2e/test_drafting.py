@@ -472,7 +472,7 @@ async def test_editing_a_section_offers_its_current_text_to_copy(
     blocks = [block for m in long[:-1] for block in pre_blocks(m)]
     assert len(blocks) == len(long) - 1
     assert " ".join(blocks).split() == long_text.split()
-    assert "ketuk untuk menyalin" in long[-1]["plain"] and not pre_blocks(long[-1])
+    assert "ketuk teksnya untuk menyalin" in long[-1]["plain"] and not pre_blocks(long[-1])
 
 
 async def test_after_kembali_the_bot_says_lewati_keeps_the_answer(

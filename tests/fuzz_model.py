@@ -574,7 +574,9 @@ def answer_for(section: Section, marker: str, today: date) -> st.SearchStrategy[
     high = min(section.max_chars, MAX_TEXT)
     padding = " " + " ".join(WORDS) * 3
     short = words(marker, 0, 30).map(lambda t: (t + padding)[: min(high, max(low, len(t)))])
-    return st.one_of(short, short, long_text(marker, low, high))
+    # A question instead of an answer: kept aside until the user says what it is.
+    question = words(marker, 0, 10).map(lambda t: f"{t}, boleh?")
+    return st.one_of(short, short, question, long_text(marker, low, high))
 
 
 def command() -> st.SearchStrategy[Command]:

@@ -339,13 +339,12 @@ class DraftingService:
         if action == "qg":
             return Outcome().add(self._guidance(view, section, question))
         if action == "qm" and self.ask_mentor is not None:
-            _forget_question(state)
-            asked = Outcome().add(
-                Reply("draft/question_to_mentor", {"section": section, "text": question}, edit=True)
-            )
-            for reply in self.ask_mentor(session, user_id, draft_id, question).replies:
-                asked.add(reply)
-            return asked
+            request = self.ask_mentor(session, user_id, draft_id, question)
+            if state.flow in (DRAFT, EDIT):  # no request begun (refused): the question waits
+                return request
+            context = {"section": section, "text": question}
+            request.replies.insert(0, Reply("draft/question_to_mentor", context, edit=True))
+            return request
         if action != "qs":
             return Outcome(notice="stale_button", notice_alert=True)
         _forget_question(state)
@@ -752,8 +751,8 @@ class DraftingService:
         outcome: Outcome | None = None,
         acknowledged: bool = False,
     ) -> Outcome:
+        previous = view.answers.get(section.key)  # "riwayat" is mentioned only if there was one
         outcome = outcome or Outcome()
-        previous = view.answers.get(section.key)
         changed = repo.store_answer(session, view.draft, section.key, value)
         view.answers[section.key] = value
         if state.flow == EDIT:

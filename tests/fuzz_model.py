@@ -28,11 +28,11 @@ from sqlmodel import select
 
 from bot.emulator.formatting import EntityParseError, parse_html
 from bot.rendering import Rendered, Renderer
+from bot.services import questions
 from bot.services.answers import InvalidAnswer, clean_month, clean_text, match_choice
 from bot.services.completeness import assess
 from bot.services.dialog import Dialog
 from bot.services.formats import FormatRegistry, ProposalFormat, Section
-from bot.services.questions import looks_like_question, question_token
 from bot.services.replies import CopyReply, Outcome
 from models import repository as repo
 from models.competitions import Competition, Stage
@@ -160,7 +160,7 @@ class DraftingModel:
             return KNOWN
         section = fmt.section(place.section or "")
         place = user.place = replace(place, pending=None)  # the user moved on
-        if section.kind == "text" and looks_like_question(text):
+        if section.kind == "text" and questions.looks_like_question(text):
             user.place = replace(place, pending=text)  # stored only once the user chooses
             return KNOWN
         value = self._valid(fmt, section, draft, text)
@@ -285,7 +285,7 @@ class DraftingModel:
             or place.draft_id != draft_id
             or not 0 <= index < len(fmt.sections)
             or fmt.sections[index].key != place.section
-            or question_token(place.pending) != token
+            or questions.question_token(place.pending) != token
         ):
             return KNOWN
         if action == "qm":

@@ -14,14 +14,9 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.paths import TEMPLATES_DIR
+from bot.services import textutil
 from bot.services.replies import AnyReply, Button, DocumentReply, Keyboard, LongReply, Reply
-from bot.services.textutil import (
-    Block,
-    format_date_id,
-    format_datetime_id,
-    shorten,
-    split_html_blocks,
-)
+from bot.services.textutil import Block, format_date_id, format_datetime_id, split_html_blocks
 
 ButtonRows = list[list[tuple[str, str]]]
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -113,8 +108,10 @@ class Renderer:
 
     def button_label(self, button: Button) -> str:
         if button.text is not None:
-            return shorten(button.text, LABEL_MAX)
-        return shorten(self.labels["buttons"][button.label].format(**button.params), LABEL_MAX)
+            return textutil.shorten(button.text, LABEL_MAX)
+        return textutil.shorten(
+            self.labels["buttons"][button.label].format(**button.params), LABEL_MAX
+        )
 
     def notice(self, key: str) -> str:
         return self.labels["notices"][key]
@@ -133,4 +130,4 @@ class Renderer:
 
 def truncate_text(text: str, limit: int) -> str:
     """Shorten to `limit` characters at a word boundary, marking the cut with an ellipsis."""
-    return shorten(text, limit, collapse=False)
+    return textutil.shorten(text, limit, collapse=False)

@@ -14,6 +14,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.paths import TEMPLATES_DIR
+from bot.services import textutil
 from bot.services.replies import AnyReply, Button, DocumentReply, Keyboard, LongReply, Reply
 from bot.services.textutil import (
     Block,
@@ -28,6 +29,8 @@ from bot.services.textutil import (
 
 ButtonRows = list[list[tuple[str, str]]]
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Longest button label shown; clients cut longer ones mid-word themselves.
+LABEL_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,13 @@ class Renderer:
 
     def render_long(self, reply: LongReply) -> list[Rendered]:
         blocks = [
-            Block(self.text(c.head_template, c.head_context), c.body_text) for c in reply.chunks
+            Block(
+                self.text(c.head_template, c.head_context),
+                c.body_text,
+                "<pre>" if c.pre else "",
+                "</pre>" if c.pre else "",
+            )
+            for c in reply.chunks
         ]
         texts = split_html_blocks(blocks)
         rendered = [Rendered(text, [], to=reply.to) for text in texts]
@@ -112,8 +121,10 @@ class Renderer:
 
     def button_label(self, button: Button) -> str:
         if button.text is not None:
-            return truncate_text(button.text, 60)
-        return self.labels["buttons"][button.label].format(**button.params)
+            return textutil.shorten(button.text, LABEL_MAX)
+        return textutil.shorten(
+            self.labels["buttons"][button.label].format(**button.params), LABEL_MAX
+        )
 
     def notice(self, key: str) -> str:
         return self.labels["notices"][key]
@@ -132,10 +143,4 @@ class Renderer:
 
 def truncate_text(text: str, limit: int) -> str:
     """Shorten to `limit` characters at a word boundary, marking the cut with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
+    return textutil.shorten(text, limit, collapse=False)

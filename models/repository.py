@@ -162,3 +162,25 @@ def claim_error_report(session: Session, kind: str, now: datetime, interval: tim
     session.add(ErrorReport(kind=kind, reported_at=now))
     session.flush()
     return True
+
+
+def opd_of(session: Session, user_id: int | None) -> Opd | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return session.get(Opd, user.opd_id) if user is not None and user.opd_id else None
+
+
+def popular_answers_in_opd(
+    session: Session, section_key: str, opd_id: int, limit: int = 10
+) -> list[str]:
+    """The values the office's people most often gave for a section, most frequent first."""
+    count = func.count(col(Answer.id))
+    query = (
+        select(Answer.value, count)
+        .join(Draft, col(Draft.id) == col(Answer.draft_id))
+        .join(User, col(User.id) == col(Draft.owner_id))
+        .where(Answer.section_key == section_key, User.opd_id == opd_id)
+        .group_by(col(Answer.value))
+        .order_by(count.desc(), col(Answer.value))
+        .limit(limit)
+    )
+    return [value for value, _ in session.exec(query)]

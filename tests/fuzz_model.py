@@ -4,9 +4,11 @@ checks on what users receive, and a bystander whose data nobody else may ever se
 The model follows the flow as README.md tells it to users: one section at a time, a valid
 answer is stored and the next section asked, /lewati and /kembali move, /batal pauses, a
 draft's buttons open, continue, edit a section, rename and delete it, and only the owner's
-drafts answer. Whether one answer is valid is decided by the pure functions the service uses
-(bot.services.answers), so the model only has to get the *flow* right: which answer lands in
-which section of which draft, and where the user is afterwards.
+drafts answer. A question typed in a text section waits, unstored, until its "save anyway"
+button (the detector is the service's own, bot.services.questions). Whether one answer is
+valid is decided by the pure functions the service uses (bot.services.answers), so the model
+only has to get the *flow* right: which answer lands in which section of which draft, and where
+the user is afterwards.
 
 Actions of other features (their commands, buttons and flows) are not modelled; the model
 checks that they leave the drafts alone and never move the user *within* drafting: after one,
@@ -17,7 +19,7 @@ the user is either where the model had them or outside drafting. Deleting the ac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,6 +28,7 @@ from sqlmodel import select
 
 from bot.emulator.formatting import EntityParseError, parse_html
 from bot.rendering import Rendered, Renderer
+from bot.services import questions
 from bot.services.answers import InvalidAnswer, clean_month, clean_text, match_choice
 from bot.services.completeness import assess
 from bot.services.dialog import Dialog
@@ -78,6 +81,8 @@ class Place:
     flow: str
     draft_id: int
     section: str | None = None
+    # A question typed in a text section, waiting for the user to say what it is.
+    pending: str | None = None
 
 
 @dataclass
@@ -117,7 +122,8 @@ def observe(db: Database, user_id: int) -> Observed:
         state = session.get(ConversationState, user_id)
         place = None
         if state is not None and state.flow in DRAFTING_FLOWS and state.draft_id is not None:
-            place = Place(state.flow, state.draft_id, state.section_key)
+            pending = state.data.get("question") if state.step == "question" else None
+            place = Place(state.flow, state.draft_id, state.section_key, pending)
         return Observed(user is not None, repo.registered(user), drafts, place)
 
 
@@ -154,6 +160,10 @@ class DraftingModel:
                 user.place = None
             return KNOWN
         section = fmt.section(place.section or "")
+        place = user.place = replace(place, pending=None)  # the user moved on
+        if section.kind == "text" and questions.looks_like_question(text):
+            user.place = replace(place, pending=text)  # stored only once the user chooses
+            return KNOWN
         value = self._valid(fmt, section, draft, text)
         if value is not None:
             self._save(user, place, fmt, section.key, value)
@@ -197,6 +207,9 @@ class DraftingModel:
                 return self._new(user, parts)
             if prefix == "a":
                 self._choice(user, *(int(p) for p in parts[:3]))
+            elif parts[0] in ("qs", "qg", "qm"):
+                numbers = [int(p) for p in parts[1:]]
+                return self._question_choice(user, parts[0], numbers[0], numbers[1], numbers[2])
             else:
                 self._draft_button(user, parts[0], [int(p) for p in parts[1:]])
         except (ValueError, IndexError, KeyError, TypeError):
@@ -261,6 +274,32 @@ class DraftingModel:
         if place.section != section.key or not 0 <= option < len(section.options):
             return
         self._save(user, place, fmt, section.key, section.options[option])
+
+    def _question_choice(
+        self, user: UserModel, action: str, draft_id: int, index: int, token: int
+    ) -> str:
+        """A button offered for a typed question: valid only while that question waits."""
+        draft, place = user.drafts.get(draft_id), user.place
+        if draft is None or place is None or place.pending is None:
+            return KNOWN
+        fmt = self.format_of(draft)
+        if (
+            place.flow not in ("draft", "edit")
+            or place.draft_id != draft_id
+            or not 0 <= index < len(fmt.sections)
+            or fmt.sections[index].key != place.section
+            or questions.question_token(place.pending) != token
+        ):
+            return KNOWN
+        if action == "qm":
+            return FOREIGN  # the consultation request flow takes over
+        if action == "qs":
+            section = fmt.sections[index]
+            waiting = user.place = replace(place, pending=None)
+            value = self._valid(fmt, section, draft, place.pending)
+            if value is not None:
+                self._save(user, waiting, fmt, section.key, value)
+        return KNOWN
 
     def _draft_button(self, user: UserModel, action: str, numbers: list[int]) -> None:
         if action in ("l", "o"):
@@ -539,7 +578,9 @@ def answer_for(section: Section, marker: str, today: date) -> st.SearchStrategy[
     high = min(section.max_chars, MAX_TEXT)
     padding = " " + " ".join(WORDS) * 3
     short = words(marker, 0, 30).map(lambda t: (t + padding)[: min(high, max(low, len(t)))])
-    return st.one_of(short, short, long_text(marker, low, high))
+    # A question instead of an answer: kept aside until the user says what it is.
+    question = words(marker, 0, 10).map(lambda t: f"{t}, boleh?")
+    return st.one_of(short, short, question, long_text(marker, low, high))
 
 
 def command() -> st.SearchStrategy[Command]:

@@ -24,6 +24,7 @@ from bot.services.textutil import (
     format_month_year,
     html_visible_length,
     parse_month_year,
+    shorten,
     split_html_blocks,
     split_plain_text,
     utf16_len,
@@ -609,3 +610,44 @@ def test_utf16_len() -> None:
     assert utf16_len("abc") == 3
     assert utf16_len("🚀") == 2
     assert utf16_len("é🚀a") == 4
+
+
+# --------------------------------------------------------------------------------------
+# Shortening labels
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("Kesehatan", 40, "Kesehatan"),
+        ("Koperasi, usaha kecil dan menengah", 20, "Koperasi, usaha…"),
+        ("Koperasi, usaha kecil dan menengah", 10, "Koperasi…"),
+        ("Pemberdayaan perempuan dan pelindungan anak", 30, "Pemberdayaan perempuan dan…"),
+        ("Inovasi Pelayanan Publik Terpadu", 24, "Inovasi Pelayanan…"),
+        ("Inovasi Pelayanan Publik Terpadu", 26, "Inovasi Pelayanan Publik…"),
+        ("Lomba Inovasi Daerah — Pekan Inovasi 2026", 23, "Lomba Inovasi Daerah…"),
+        ("  SIPANDU\n BUMIL  Sidrap ", 14, "SIPANDU BUMIL…"),
+        # A single word longer than the limit has no boundary to cut at.
+        ("Supercalifragilistik", 8, "Superca…"),
+    ],
+)
+def test_shorten_cuts_at_a_word_boundary(text: str, limit: int, expected: str) -> None:
+    assert shorten(text, limit) == expected
+    assert len(shorten(text, limit)) <= limit
+
+
+def test_shorten_never_cuts_inside_a_word_of_urusan_names() -> None:
+    for name in load_urusan():
+        # Limits from one past the first word (with the "…"): a boundary always exists.
+        for limit in range(len(name.split()[0]) + 2, len(name)):
+            short = shorten(name, limit)
+            kept = short.removesuffix("…")
+            assert name.startswith(kept) and len(short) <= limit, (name, limit, short)
+            assert name[len(kept)] in " ,", (name, limit, short)
+
+
+def load_urusan() -> tuple[str, ...]:
+    from bot.services.formats import load_data_list
+
+    return load_data_list("urusan")

@@ -13,7 +13,7 @@ from bot.services.context import ServiceContext
 from bot.services.deadlines import DeadlineError, days_left, parse_deadline
 from bot.services.feature import Feature
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
-from bot.services.textutil import with_year
+from bot.services.textutil import shorten, with_year
 from models import repository as repo
 from models.competitions import (
     Competition,
@@ -214,7 +214,7 @@ class CompetitionService:
             select(func.count()).where(Follow.competition_id == competition.id)
         ).one()
         buttons = [
-            Button(data=f"l:e:{s.id}", label="deadline_edit", params={"stage": s.name[:40]})
+            Button(data=f"l:e:{s.id}", label="deadline_edit", params={"stage": shorten(s.name, 40)})
             for s in stages
         ]
         rows = [
@@ -395,7 +395,12 @@ class CompetitionService:
                 else Button(data=f"t:m:{c.id}", label="mute")
             )
             rows.append(
-                (Button(data=f"t:f:{c.id}", label=follow_label, params={"name": c.name[:35]}), mute)
+                (
+                    Button(
+                        data=f"t:f:{c.id}", label=follow_label, params={"name": shorten(c.name, 35)}
+                    ),
+                    mute,
+                )
             )
         rows.append((Button(data="t:u", label="back_to_deadlines"),))
         context = {"competitions": competitions, "followed": followed}
@@ -468,7 +473,7 @@ class CompetitionService:
                         Button(
                             data=f"t:dl:{draft_id}:{c.id}",
                             label="link_draft",
-                            params={"name": c.name[:40]},
+                            params={"name": shorten(c.name, 40)},
                         ),
                     )
                 )
@@ -478,7 +483,7 @@ class CompetitionService:
                     Button(
                         data=f"t:ds:{draft_id}:{c.id}",
                         label="unmark_submitted" if link.submitted_at else "mark_submitted",
-                        params={"name": c.name[:30]},
+                        params={"name": shorten(c.name, 30)},
                     ),
                     Button(data=f"t:du:{draft_id}:{c.id}", label="unlink_draft"),
                 )

@@ -51,7 +51,7 @@ from bot.services.replies import (
     keyboard,
     one_per_row,
 )
-from bot.services.textutil import MONTHS_ID, format_datetime_id
+from bot.services.textutil import MONTHS_ID, format_datetime_id, shorten
 from models import consultations as cq
 from models import repository as repo
 from models.consultations import (
@@ -279,11 +279,24 @@ class ConsultationService:
         repo.set_flow(state, REQUEST, step="draft")
         answers = repo.answers_of_many(session, [d.id for d in drafts if d.id is not None])
         buttons = [
-            Button(data=f"k:d:{d.id}", text=_draft_title(d, answers.get(d.id or 0, {}))[:50])
+            Button(
+                data=f"k:d:{d.id}", text=shorten(_draft_title(d, answers.get(d.id or 0, {})), 50)
+            )
             for d in drafts
         ]
         buttons.append(Button(data="k:d:0", label="consult_no_draft"))
         return Outcome().add(Reply("consult/ask_draft", {}, one_per_row(buttons)))
+
+    def ask_about_draft(
+        self, session: Session, user_id: int, draft_id: int, question: str
+    ) -> Outcome:
+        """A request about the draft with the question the user already typed: after the
+        topic, the question step is skipped (see _take_topic)."""
+        outcome = self.start_request(session, user_id, draft_id)
+        state = repo.get_state(session, user_id)
+        if state.flow == REQUEST and QUESTION_MIN <= len(question.strip()) <= QUESTION_MAX:
+            state.data = {**state.data, "question": question.strip()}
+        return outcome
 
     def choose_draft(self, session: Session, user_id: int, draft_id: int) -> Outcome:
         state = repo.get_state(session, user_id)
@@ -317,13 +330,16 @@ class ConsultationService:
         return self._take_topic(state, topic, edit=True)
 
     def _take_topic(self, state: ConversationState, topic: str, edit: bool) -> Outcome:
-        repo.set_flow(state, REQUEST, step="question", data={**state.data, "topic": topic})
+        prefilled = state.data.get("question")
+        step = "times" if prefilled else "question"
+        repo.set_flow(state, REQUEST, step=step, data={**state.data, "topic": topic})
+        outcome = Outcome().add(Reply("consult/topic_chosen", {"topic": topic}, edit=edit))
+        if prefilled:
+            buttons = keyboard([Button(data="k:ts", label="consult_skip_times")])
+            context = {"question": prefilled, "maximum": TIMES_MAX}
+            return outcome.add(Reply("consult/ask_times", context, buttons))
         limits = {"minimum": QUESTION_MIN, "maximum": QUESTION_MAX}
-        return (
-            Outcome()
-            .add(Reply("consult/topic_chosen", {"topic": topic}, edit=edit))
-            .add(Reply("consult/ask_question", limits))
-        )
+        return outcome.add(Reply("consult/ask_question", limits))
 
     def _topic_reply(
         self,
@@ -334,23 +350,25 @@ class ConsultationService:
         intro: bool = False,
     ) -> Reply:
         options = expertise_options(self.ctx)
-        pages = max(1, -(-len(options) // TOPIC_PAGE))
-        page = min(max(page, 0), pages - 1)
         suggested = [o for o in self._draft_fields(session, draft_id) if o in options]
         rows: list[Any] = [
             (
                 Button(
                     data=f"k:t:{options.index(o)}",
                     label="consult_topic_suggested",
-                    params={"name": o[:50]},
+                    params={"name": shorten(o, 50)},
                 ),
             )
             for o in suggested
+            if page <= 0  # on the first page only: every topic is listed once
         ]
+        # The suggested topics are not listed a second time below them.
+        rest = [(i, o) for i, o in enumerate(options) if o not in suggested]
+        pages = max(1, -(-len(rest) // TOPIC_PAGE))
+        page = min(max(page, 0), pages - 1)
         start = page * TOPIC_PAGE
-        page_options = options[start : start + TOPIC_PAGE]
         rows += one_per_row(
-            [Button(data=f"k:t:{i}", text=o) for i, o in enumerate(page_options, start=start)]
+            [Button(data=f"k:t:{i}", text=o) for i, o in rest[start : start + TOPIC_PAGE]]
         )
         nav = []
         if page > 0:
@@ -1026,7 +1044,7 @@ class ConsultationService:
             Button(
                 data=f"k:cs:{cid}:{i}",
                 label="section_filled" if view.answers.get(s.key) else "section_empty",
-                params={"number": i + 1, "title": s.title[:40]},
+                params={"number": i + 1, "title": shorten(s.title, 40)},
             )
             for i, s in enumerate(view.fmt.sections)
         ]
@@ -1541,7 +1559,7 @@ class ConsultationService:
         return Button(
             data=f"k:v:{c.id}",
             label=f"consult_item_{c.status}",
-            params={"id": c.id, "topic": topic[:35]},
+            params={"id": c.id, "topic": shorten(topic, 35)},
         )
 
 

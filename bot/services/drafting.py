@@ -7,6 +7,7 @@ transaction: the answer and the user's new place are committed together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,10 @@ from bot.services.completeness import Completeness, assess, word_progress
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat, Section
+from bot.services.questions import looks_like_question, question_token
+from bot.services.readiness import section_advice
 from bot.services.replies import (
+    AnyReply,
     Button,
     Chunk,
     Keyboard,
@@ -36,6 +40,7 @@ from bot.services.replies import (
     keyboard,
     one_per_row,
 )
+from bot.services.textutil import shorten
 from models import repository as repo
 from models.consultations import section_comments
 from models.tables import ConversationState, Draft
@@ -48,6 +53,18 @@ DRAFTS_PER_PAGE = 8
 # pastes at 4,096 characters); a quick next message is then joined to it.
 SPLIT_PART_MIN_LENGTH = 3000
 TITLE_MIN, TITLE_MAX = 3, 150
+# The step of a draft/edit flow holding a typed question until the user says what it is; the
+# text waits in the state row (data["question"]), so a restart keeps it.
+QUESTION = "question"
+# A current answer up to this long is shown to copy inside the question; a longer one goes in
+# messages of its own before it (split to fit Telegram's 4,096 characters).
+INLINE_COPY_MAX = 1000
+# A choice with more options than this shows the likeliest few, then all of them paged.
+CHOICE_BUTTONS_MAX = 12
+LIKELY_CHOICES = 6
+CHOICES_PER_PAGE = 8
+# (session, user id, draft id, question) -> the consultation request flow, question pre-filled
+AskMentor = Callable[[Session, int, int, str], Outcome]
 
 
 @dataclass(frozen=True)
@@ -77,8 +94,10 @@ class DraftView:
 
 
 class DraftingService:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, ask_mentor: AskMentor | None = None) -> None:
         self.ctx = ctx
+        # Set by the composition root when consultations run: "ask a mentor" about a question.
+        self.ask_mentor = ask_mentor
 
     def feature(self) -> Feature:
         return Feature(
@@ -116,6 +135,11 @@ class DraftingService:
             return self.list_drafts(session, user_id, numbers[0], edit=True)
         if action == "s":
             return self.edit_section(session, user_id, numbers[0], numbers[1])
+        if action in ("qs", "qg", "qm"):
+            draft_id, index, token = numbers[0], numbers[1], numbers[2]
+            return self.on_question_choice(session, user_id, action, draft_id, index, token)
+        if action == "cp":
+            return self.choice_page(session, user_id, numbers[0], numbers[1], numbers[2])
         if action == "o":
             repo.clear_flow(repo.get_state(session, user_id))
         actions = {
@@ -143,7 +167,11 @@ class DraftingService:
         view = self._state_view(session, state)
         if view is None:
             return Outcome()
-        return Outcome().add(self._question(view, view.fmt.section(state.section_key), state.flow))
+        section = view.fmt.section(state.section_key)
+        pending = _pending_text(state)
+        if pending is not None:
+            return Outcome().add(self._question_choices(view, section, pending, state.flow))
+        return self._add_question(Outcome(), session, view, section, state.flow)
 
     # ---- starting and listing -------------------------------------------------------------
 
@@ -182,7 +210,7 @@ class DraftingService:
         shown = drafts[page * DRAFTS_PER_PAGE : (page + 1) * DRAFTS_PER_PAGE]
         answers = repo.answers_of_many(session, [d.id for d in shown if d.id is not None])
         views = [self._view(d, answers[d.id]) for d in shown if d.id is not None]
-        buttons = [Button(data=f"d:o:{v.draft.id}", text=_short(v.title, 40)) for v in views]
+        buttons = [Button(data=f"d:o:{v.draft.id}", text=shorten(v.title, 40)) for v in views]
         nav = []
         if page > 0:
             nav.append(Button(data=f"d:l:{page - 1}", label="previous_page"))
@@ -210,10 +238,7 @@ class DraftingService:
         view = self._owned_view(session, user_id, draft_id)
         if view is None:
             return _not_found()
-        key = view.draft.resume_section
-        if key is None or not view.fmt.has_section(key):
-            missing = view.completeness.missing_required
-            key = missing[0].key if missing else None
+        key = _resume_key(view)
         if key is None:
             return Outcome().add(self._summary(view, notice_template="draft/all_filled"))
         state = repo.get_state(session, user_id)
@@ -227,7 +252,7 @@ class DraftingService:
             Button(
                 data=f"d:s:{draft_id}:{i}",
                 label="section_filled" if view.answers.get(s.key) else "section_empty",
-                params={"number": i + 1, "title": _short(s.title, 40)},
+                params={"number": i + 1, "title": shorten(s.title, 40)},
             )
             for i, s in enumerate(view.fmt.sections)
         ]
@@ -250,8 +275,13 @@ class DraftingService:
             repo.clear_flow(state)
             return _not_found()
         section = view.fmt.section(state.section_key or "")
+        _forget_question(state)  # a question still pending is left behind: the user moved on
         if section.kind == "choice":
             return self._typed_choice(session, state, view, section, text)
+        if section.kind == "text" and looks_like_question(text):
+            state.step = QUESTION
+            state.data = {"question": text}
+            return Outcome().add(self._question_choices(view, section, text, state.flow))
         try:
             if section.kind == "month":
                 value = clean_month(view.fmt, section, text, view.answers, self.ctx.today())
@@ -289,6 +319,173 @@ class DraftingService:
             session, state, view, section, value, outcome, acknowledged=True
         )
 
+    # ---- a question typed instead of an answer ---------------------------------------------
+
+    def on_question_choice(
+        self, session: Session, user_id: int, action: str, draft_id: int, index: int, token: int
+    ) -> Outcome:
+        """What a typed question was: the answer after all (qs), a reason to read the section's
+        guidance (qg), or a question for a mentor (qm). Valid only while that question waits."""
+        state = repo.get_state(session, user_id)
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        question = _pending_text(state)
+        awaited = state.flow in (DRAFT, EDIT) and state.draft_id == draft_id
+        if (
+            question is None
+            or not awaited
+            or not 0 <= index < len(view.fmt.sections)
+            or view.fmt.sections[index].key != state.section_key
+            or question_token(question) != token
+        ):
+            return Outcome(notice="stale_button", notice_alert=True)
+        section = view.fmt.sections[index]
+        if action == "qg":
+            return Outcome().add(self._guidance(view, section, question))
+        if action == "qm" and self.ask_mentor is not None:
+            request = self.ask_mentor(session, user_id, draft_id, question)
+            if state.flow in (DRAFT, EDIT):  # no request begun (refused): the question waits
+                return request
+            context = {"section": section, "text": question}
+            request.replies.insert(0, Reply("draft/question_to_mentor", context, edit=True))
+            return request
+        if action != "qs":
+            return Outcome(notice="stale_button", notice_alert=True)
+        _forget_question(state)
+        try:
+            value = clean_text(section, question)
+        except InvalidAnswer as invalid:
+            return self._reask(view, section, invalid)
+        outcome = Outcome(notice="saved").add(
+            Reply("draft/question_saved", {"section": section}, edit=True)
+        )
+        return self._save_and_advance(
+            session, state, view, section, value, outcome, acknowledged=True
+        )
+
+    def _question_choices(
+        self, view: DraftView, section: Section, question: str, flow: str
+    ) -> Reply:
+        context = {
+            "section": section,
+            "text": question.strip(),
+            "editing": flow == EDIT,
+            "mentors": self.ask_mentor is not None,
+        }
+        return Reply(
+            "draft/question_detected", context, self._question_buttons(view, section, question)
+        )
+
+    def _question_buttons(
+        self, view: DraftView, section: Section, question: str, guidance: bool = True
+    ) -> Keyboard:
+        ids = f"{view.draft.id}:{view.fmt.index(section.key)}:{question_token(question)}"
+        rows = [[Button(data=f"d:qs:{ids}", label="question_save")]]
+        if guidance:
+            rows.append([Button(data=f"d:qg:{ids}", label="question_guidance")])
+        if self.ask_mentor is not None:
+            rows.append([Button(data=f"d:qm:{ids}", label="question_mentor")])
+        return keyboard(*rows)
+
+    def _guidance(self, view: DraftView, section: Section, question: str) -> Reply:
+        rule = view.fmt.word_rule_for(section)
+        context = {
+            "section": section,
+            "number": view.fmt.index(section.key) + 1,
+            "total": len(view.fmt.sections),
+            "advice": section_advice(view.fmt, section),
+            "words": word_progress(view.fmt, rule, view.answers) if rule else None,
+        }
+        buttons = self._question_buttons(view, section, question, guidance=False)
+        return Reply("draft/section_guidance", context, buttons)
+
+    # ---- a choice of many options: the likeliest first, then all of them paged -------------
+
+    def choice_page(
+        self, session: Session, user_id: int, draft_id: int, index: int, page: int
+    ) -> Outcome:
+        state = repo.get_state(session, user_id)
+        view = self._owned_view(session, user_id, draft_id)
+        if view is None:
+            return _not_found()
+        awaited = state.flow in (DRAFT, EDIT) and state.draft_id == draft_id
+        if not awaited or not 0 <= index < len(view.fmt.sections):
+            return Outcome(notice="stale_button", notice_alert=True)
+        section = view.fmt.sections[index]
+        if section.key != state.section_key or len(section.options) <= CHOICE_BUTTONS_MAX:
+            return Outcome(notice="stale_button", notice_alert=True)
+        pages = -(-len(section.options) // CHOICES_PER_PAGE)
+        page = min(max(page, 0), pages)
+        if page == 0:
+            buttons = self._likely_keyboard(
+                view, section, self._likely_options(session, view, section), state.flow
+            )
+        else:
+            buttons = self._page_keyboard(view, section, page, pages, state.flow)
+        question = self._question(view, section, state.flow, choice_page=page, choice_pages=pages)
+        return Outcome().add(Reply(question.template, question.context, buttons, edit=True))
+
+    def _likely_options(self, session: Session, view: DraftView, section: Section) -> list[int]:
+        """The options this user most likely means: the one chosen before, those their OPD's
+        name speaks of ("Dinas Kesehatan": Kesehatan), those most chosen in their OPD ("Kecamatan
+        Maritengngae": what its people chose), then the list's own order."""
+        options = list(section.options)
+        ranked: list[str] = []
+        if view.answers.get(section.key) in options:
+            ranked.append(view.answers[section.key])
+        opd = repo.opd_of(session, view.draft.owner_id)
+        if opd is not None and opd.id is not None:
+            ranked += _options_named_in(options, opd.name)
+            popular = repo.popular_answers_in_opd(session, section.key, opd.id)
+            ranked += [value for value in popular if value in options]
+        ranked += options
+        likely: list[int] = []
+        for option in ranked:
+            if options.index(option) not in likely:
+                likely.append(options.index(option))
+        return likely[:LIKELY_CHOICES]
+
+    def _option_button(self, view: DraftView, section: Section, option: int) -> Button:
+        index = view.fmt.index(section.key)
+        return Button(data=f"a:{view.draft.id}:{index}:{option}", text=section.options[option])
+
+    def _likely_keyboard(
+        self, view: DraftView, section: Section, likely: list[int], flow: str
+    ) -> Keyboard:
+        index = view.fmt.index(section.key)
+        rows = list(one_per_row([self._option_button(view, section, o) for o in likely]))
+        more = Button(
+            data=f"d:cp:{view.draft.id}:{index}:1",
+            label="choice_all",
+            params={"count": len(section.options)},
+        )
+        rows.append((more,))
+        return self._with_cancel(view, rows, flow)
+
+    def _page_keyboard(
+        self, view: DraftView, section: Section, page: int, pages: int, flow: str
+    ) -> Keyboard:
+        index = view.fmt.index(section.key)
+        start = (page - 1) * CHOICES_PER_PAGE
+        shown = range(start, min(start + CHOICES_PER_PAGE, len(section.options)))
+        rows = list(one_per_row([self._option_button(view, section, o) for o in shown]))
+        nav = [
+            Button(
+                data=f"d:cp:{view.draft.id}:{index}:{page - 1}",
+                label="previous_page" if page > 1 else "choice_likely",
+            )
+        ]
+        if page < pages:
+            nav.append(Button(data=f"d:cp:{view.draft.id}:{index}:{page + 1}", label="next_page"))
+        rows.append(tuple(nav))
+        return self._with_cancel(view, rows, flow)
+
+    def _with_cancel(self, view: DraftView, rows: list, flow: str) -> Keyboard:
+        if flow == EDIT:
+            rows.append((Button(data=f"d:o:{view.draft.id}", label="cancel_edit"),))
+        return keyboard(*rows)
+
     def skip(self, session: Session, state: ConversationState) -> Outcome:
         view = self._state_view(session, state)
         if view is None or state.flow != DRAFT:
@@ -305,11 +502,9 @@ class DraftingService:
             return Outcome().add(Reply("draft/back_outside_flow"))
         previous = view.fmt.previous_key(state.section_key)
         if previous is None:
-            return (
-                Outcome()
-                .add(Reply("draft/at_first_section"))
-                .add(self._question(view, view.fmt.section(state.section_key or ""), DRAFT))
-            )
+            outcome = Outcome().add(Reply("draft/at_first_section"))
+            section = view.fmt.section(state.section_key or "")
+            return self._add_question(outcome, session, view, section, DRAFT)
         return self._ask(session, state, view, previous, DRAFT, Outcome())
 
     def pause(self, session: Session, state: ConversationState) -> Outcome:
@@ -352,7 +547,8 @@ class DraftingService:
             Reply("draft/continuation", {"section": section, "length": len(value)})
         )
         if state.flow in (DRAFT, EDIT) and state.draft_id == view.draft.id and state.section_key:
-            outcome.add(self._question(view, view.fmt.section(state.section_key), state.flow))
+            section = view.fmt.section(state.section_key)
+            return self._add_question(outcome, session, view, section, state.flow)
         return outcome
 
     def _remember_text(
@@ -464,7 +660,41 @@ class DraftingService:
         if flow == DRAFT:
             view.draft.resume_section = key
             session.add(view.draft)
-        return outcome.add(self._question(view, view.fmt.section(key), flow, **extra))
+        return self._add_question(outcome, session, view, view.fmt.section(key), flow, **extra)
+
+    def _add_question(
+        self,
+        outcome: Outcome,
+        session: Session,
+        view: DraftView,
+        section: Section,
+        flow: str,
+        **extra: Any,
+    ) -> Outcome:
+        """The section's question, after the current text to copy when it is too long to fit
+        inside the question."""
+        for reply in self._question_replies(session, view, section, flow, **extra):
+            outcome.add(reply)
+        return outcome
+
+    def _question_replies(
+        self, session: Session, view: DraftView, section: Section, flow: str, **extra: Any
+    ) -> list[AnyReply]:
+        current = display_value(section, view.answers.get(section.key))
+        copy = section.kind == "text" and bool(current)
+        inline = copy and len(current) <= INLINE_COPY_MAX
+        replies: list[AnyReply] = []
+        if copy and not inline:
+            head = {"section": section}
+            replies.append(LongReply((Chunk("draft/current_text", head, current, pre=True),)))
+        question = self._question(
+            view, section, flow, copy_inline=inline, copy_above=copy and not inline, **extra
+        )
+        if section.kind == "choice" and len(section.options) > CHOICE_BUTTONS_MAX:
+            likely = self._likely_options(session, view, section)
+            question = _with_buttons(question, self._likely_keyboard(view, section, likely, flow))
+        replies.append(question)
+        return replies
 
     def _question(self, view: DraftView, section: Section, flow: str, **extra: Any) -> Reply:
         fmt = view.fmt
@@ -475,6 +705,7 @@ class DraftingService:
             "number": index + 1,
             "total": len(fmt.sections),
             "current": display_value(section, view.answers.get(section.key)),
+            "many_options": len(section.options) > CHOICE_BUTTONS_MAX,
             "optional": not section.is_required(view.answers),
             "editing": flow == EDIT,
             "title": view.title,
@@ -527,6 +758,7 @@ class DraftingService:
         outcome: Outcome | None = None,
         acknowledged: bool = False,
     ) -> Outcome:
+        previous = view.answers.get(section.key)  # "riwayat" is mentioned only if there was one
         outcome = outcome or Outcome()
         changed = repo.store_answer(
             session, view.draft, section.key, value, self.ctx.max_revisions_per_section
@@ -535,7 +767,11 @@ class DraftingService:
         if state.flow == EDIT:
             repo.clear_flow(state)
             template = "draft/section_updated" if changed else "draft/section_unchanged"
-            return outcome.add(self._summary(view, notice_template=template, section=section))
+            return outcome.add(
+                self._summary(
+                    view, notice_template=template, section=section, had_previous=bool(previous)
+                )
+            )
         saved = None
         if not acknowledged or view.fmt.word_rule_for(section):
             saved = self._saved_context(view, section, value)
@@ -571,11 +807,11 @@ class DraftingService:
 
     def _summary_buttons(self, view: DraftView) -> Keyboard:
         draft_id = view.draft.id
+        first = [Button(data=f"d:e:{draft_id}", label="edit_section")]
+        if _resume_key(view) is not None:  # nothing left to continue on a complete draft
+            first.insert(0, Button(data=f"d:c:{draft_id}", label="continue_draft"))
         return keyboard(
-            [
-                Button(data=f"d:c:{draft_id}", label="continue_draft"),
-                Button(data=f"d:e:{draft_id}", label="edit_section"),
-            ],
+            first,
             [
                 Button(data=f"d:p:{draft_id}", label="preview"),
                 Button(data=f"d:r:{draft_id}", label="rename"),
@@ -612,9 +848,49 @@ def _not_found() -> Outcome:
     return Outcome(notice="draft_not_found", notice_alert=True).add(Reply("draft/not_found"))
 
 
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+# Words of an OPD's name that say nothing about its field.
+_OPD_FILLER = frozenset({"dinas", "badan", "daerah", "kantor", "bagian", "unit", "pelayanan"})
+
+
+def _options_named_in(options: list[str], opd_name: str | None) -> list[str]:
+    """Options sharing a meaningful word with the OPD's name, most shared words first."""
+    if not opd_name:
+        return []
+    opd_words = {w.strip(",.()").casefold() for w in opd_name.split()} - _OPD_FILLER
+    scored = []
+    for option in options:
+        words = {w.strip(",.()").casefold() for w in option.split()} - _OPD_FILLER
+        shared = len({w for w in words & opd_words if len(w) >= 4})
+        if shared:
+            scored.append((-shared, options.index(option), option))
+    return [option for _, _, option in sorted(scored)]
+
+
+def _resume_key(view: DraftView) -> str | None:
+    """Where "continue" takes the user: the section they stopped at, else the first
+    required one still empty; None when there is nothing left to continue."""
+    key = view.draft.resume_section
+    if key is not None and view.fmt.has_section(key):
+        return key
+    missing = view.completeness.missing_required
+    return missing[0].key if missing else None
+
+
+def _pending_text(state: ConversationState) -> str | None:
+    if state.step != QUESTION:
+        return None
+    question = (state.data or {}).get("question")
+    return question if isinstance(question, str) else None
+
+
+def _forget_question(state: ConversationState) -> None:
+    if state.step == QUESTION:
+        state.step = None
+        state.data = {}  # a new dict: JSON columns notice only reassignment
+
+
+def _with_buttons(reply: Reply, buttons: Keyboard) -> Reply:
+    return Reply(reply.template, reply.context, buttons, reply.edit, reply.to)
 
 
 def _parse_target(target: str) -> tuple[int, str]:

@@ -19,9 +19,11 @@ from bot.services.statistics import StatisticsService
 
 def build_dialog(ctx: ServiceContext) -> Dialog:
     consultations = consultation_features(ctx)
+    # A question typed instead of an answer can go to a mentor, pre-filled in a request.
+    drafting = DraftingService(ctx, ask_mentor=consultations[0].service.ask_about_draft)
     features = [
         RegistrationService(ctx).feature(),
-        DraftingService(ctx).feature(),
+        drafting.feature(),
         OpdAdminService(ctx).feature(),
         CompetitionService(ctx).feature(),
         DocumentService(ctx).feature(),

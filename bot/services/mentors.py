@@ -19,6 +19,7 @@ from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import load_data_list
 from bot.services.replies import Button, Outcome, Reply, in_rows, keyboard, one_per_row
+from bot.services.textutil import shorten
 from models import consultations as cq
 from models import repository as repo
 from models.consultations import Mentor, MentorInvite
@@ -251,7 +252,7 @@ class MentorService:
             Button(
                 data=f"m:t:{i}:{page}",
                 label="expertise_on" if option in chosen else "expertise_off",
-                params={"name": option[:50]},
+                params={"name": shorten(option, 50)},
             )
             for i, option in enumerate(options[start : start + EXPERTISE_PAGE], start=start)
         ]
@@ -328,7 +329,7 @@ class MentorService:
             for m in mentors
         ]
         buttons = [
-            Button(data=f"m:v:{r['mentor'].user_id}", text=f"{r['name']}"[:40]) for r in rows
+            Button(data=f"m:v:{r['mentor'].user_id}", text=shorten(r["name"], 40)) for r in rows
         ]
         extra = [
             Button(data="m:i", label="mentor_invite"),
@@ -399,7 +400,7 @@ class MentorService:
                 data=f"m:ra:{mentor_id}:{m.user_id}",
                 label="mentor_reassign_to",
                 params={
-                    "name": display_name(session, m.user_id)[:30],
+                    "name": shorten(display_name(session, m.user_id), 30),
                     "load": loads[m.user_id],
                     "capacity": m.capacity,
                 },

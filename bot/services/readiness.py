@@ -478,6 +478,20 @@ def _numbered_steps(text: str) -> list[str]:
 # ---- from the database ---------------------------------------------------------------------------
 
 
+# Checks on a filled section's content: what reviewers look for in it.
+_CONTENT_CHECKS = ("has_number", "keyword_groups", "min_steps", "min_words")
+
+
+def section_advice(fmt: ProposalFormat, section: Section) -> list[str]:
+    """What the readiness rules ask of this section's text, as advice to read before writing
+    it (the rules' `step` texts)."""
+    return [
+        _fill(rule.step, {"section": section.title, "minimum": rule.minimum})
+        for rule in load_rules().rules
+        if rule.section == section.key and rule.check in _CONTENT_CHECKS and rule.applies_to(fmt)
+    ]
+
+
 def ticked_indicators_of(session: Session, draft_id: int) -> dict[str, int]:
     rows = session.exec(select(DraftIndicator).where(DraftIndicator.draft_id == draft_id))
     return {row.indicator_key: row.level for row in rows if row.level > 0}

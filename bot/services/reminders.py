@@ -22,6 +22,7 @@ from bot.services.context import ServiceContext
 from bot.services.deadlines import days_left, local_fire_time
 from bot.services.readiness import readiness_of_draft
 from bot.services.replies import Button, Reply, keyboard
+from bot.services.textutil import shorten
 from models import repository as repo
 from models.competitions import (
     Competition,
@@ -150,7 +151,7 @@ class ReminderService:
                 Button(
                     data=f"d:c:{v['id']}",
                     label="reminder_continue",
-                    params={"title": v["title"][:30]},
+                    params={"title": shorten(v["title"], 30)},
                 )
             ]
             for v in views

@@ -51,6 +51,8 @@ class Chunk:
     head_template: str
     head_context: dict[str, Any]
     body_text: str = ""
+    # Show the body as a preformatted block, which Telegram copies with one tap.
+    pre: bool = False
 
 
 @dataclass(frozen=True)

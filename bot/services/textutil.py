@@ -36,6 +36,7 @@ __all__ = [
     "format_month_year",
     "html_visible_length",
     "parse_month_year",
+    "shorten",
     "split_html_blocks",
     "split_plain_text",
     "utf16_len",
@@ -283,6 +284,34 @@ def format_datetime_id(dt: datetime, tz: ZoneInfo) -> str:
         dt = dt.replace(tzinfo=UTC)
     local = dt.astimezone(tz)
     return f"{format_date_id(local)} pukul {local:%H.%M} {_tz_label(tz, local)}"
+
+
+# --------------------------------------------------------------------------------------
+# Shortening labels and excerpts
+# --------------------------------------------------------------------------------------
+
+# Punctuation that would dangle before the ellipsis ("Koperasi,…").
+_DANGLING: Final = " \t\n,;:.-–—/(&"
+
+
+def shorten(text: str, limit: int, *, collapse: bool = True) -> str:
+    """At most `limit` characters, cut at a word boundary and marked with "…".
+
+    Only a first word longer than the limit is itself cut (there is no boundary to use).
+    `collapse` first folds runs of whitespace into one space (labels are one line).
+    """
+    if collapse:
+        text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    if limit < 2:
+        return "…"[:limit]
+    room = text[: limit - 1]
+    if not text[limit - 1].isspace():  # the cut falls inside a word: drop that word
+        boundary = max(room.rfind(" "), room.rfind("\n"), room.rfind("\t"))
+        if boundary > 0 and room[:boundary].strip(_DANGLING):
+            room = room[:boundary]
+    return room.rstrip(_DANGLING) + "…" if room.rstrip(_DANGLING) else room + "…"
 
 
 # --------------------------------------------------------------------------------------

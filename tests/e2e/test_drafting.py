@@ -425,3 +425,203 @@ async def test_admin_manages_the_opd_list_and_asn_cannot(
     await say(budi, "Budi Santoso")
     found = await say(budi, "rappang")
     assert labels(found[-1]) == ["Puskesmas Rappang"]
+
+
+# ---- issue 10: a question is not an answer; drafting without friction -----------------------
+
+QUESTION = "apa maksudnya judul inovasi? boleh pakai singkatan?"
+QUESTION_BUTTONS = [
+    "💾 Simpan sebagai jawaban",
+    "💡 Lihat panduan bagian ini",
+    "💬 Tanyakan ke mentor",
+]
+
+
+def pre_blocks(message: dict) -> list[str]:
+    """The tap-to-copy blocks of a message (entity offsets count UTF-16 code units)."""
+    units = message["plain"].encode("utf-16-le")
+    return [
+        units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+        for e in message.get("entities") or []
+        if e["type"] == "pre"
+    ]
+
+
+async def test_a_question_is_not_stored_until_the_user_chooses(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    offered = await say(andi, QUESTION)
+    assert "belum disimpan" in plain(offered) and "Nama inovasi" in plain(offered)
+    assert labels(offered[-1]) == QUESTION_BUTTONS
+    assert stored_answers(bot, ANDI) == {}
+    _, guidance = await press(andi, "Lihat panduan bagian ini")
+    assert "Panduan bagian 1 dari 19 — Nama inovasi" in plain(guidance)
+    assert "Tips:" in plain(guidance) and "Contoh:" in plain(guidance)
+    assert stored_answers(bot, ANDI) == {}
+    answer, saved = await press(
+        andi, "Simpan sebagai jawaban", message_id=offered[-1]["message_id"]
+    )
+    assert answer["text"] == "Tersimpan ✅"
+    assert stored_answers(bot, ANDI) == {"nama": QUESTION}
+    assert saved[0]["edited"] and "disimpan sebagai jawaban" in saved[0]["plain"]
+    assert "Bagian 2 dari 19 — Inisiator" in saved[-1]["plain"]
+    # The guidance still shows the button, but the question no longer waits: stale.
+    stale = await andi.press("Simpan sebagai jawaban", message_id=guidance[-1]["message_id"])
+    assert stale["text"].startswith("Tombol ini sudah tidak berlaku")
+    assert stored_answers(bot, ANDI) == {"nama": QUESTION}
+
+
+async def test_a_question_goes_to_a_mentor_prefilled_and_tied_to_the_draft(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    from models.consultations import Consultation
+    from tests.conftest import ADMIN_ID
+
+    admin = emulator.user(ADMIN_ID, first_name="Admin")
+    await register(admin, name="Admin Klinik", opd="brida")  # told: no mentor yet
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    for text in ANSWERS_BEFORE_RANCANG_BANGUN:
+        await say(andi, text)
+    question = "Perlu ditulis nomor perbupnya juga atau cukup judulnya?"
+    await say(andi, question)
+    _, topics = await press(andi, "Tanyakan ke mentor")
+    assert "akan diajukan kepada mentor" in plain(topics)
+    names = labels(topics[-1])
+    # The draft's urusan is suggested once, not listed again below.
+    assert names.count("⭐ Kesehatan") == 1 and "Kesehatan" not in names
+    _, times = await press(andi, "⭐ Kesehatan")
+    assert f"Pertanyaan untuk mentor: {question}" in plain(times)
+    await press(andi, "Lewati")
+    with bot.database.session() as session:
+        consultation = session.exec(select(Consultation)).one()
+        assert consultation.question == question
+        assert consultation.draft_id == draft_ids(bot, ANDI)[0]
+    assert "dasar_hukum" not in stored_answers(bot, ANDI)
+
+
+async def test_editing_a_section_offers_its_current_text_to_copy(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    name = "SI <CEPAT> & Tanggap"
+    await say(andi, name)
+    long_text = (
+        "Perbup Nomor 12 Tahun 2024 tentang Inovasi Daerah & <SK> Kepala Dinas. " * 80
+    ).strip()
+    with bot.database.session() as session:
+        draft = repo.drafts_of(session, ANDI)[0]
+        repo.store_answer(session, draft, "dasar_hukum", long_text)
+    await say(andi, "/batal")
+    await say(andi, "/draf")
+    await press(andi, name)
+    await press(andi, "Ubah bagian")
+    _, short = await press(andi, "✅ 1. Nama inovasi")
+    assert pre_blocks(short[-1]) == [name]
+    await press(andi, "Batal ubah")
+    await press(andi, "Ubah bagian")
+    _, long = await press(andi, "10. Rancang bangun")
+    assert len(long) >= 3 and all(len(m["plain"]) <= 4096 for m in long)
+    blocks = [block for m in long[:-1] for block in pre_blocks(m)]
+    assert len(blocks) == len(long) - 1
+    assert " ".join(blocks).split() == long_text.split()
+    assert "ketuk teksnya untuk menyalin" in long[-1]["plain"] and not pre_blocks(long[-1])
+
+
+async def test_after_kembali_the_bot_says_lewati_keeps_the_answer(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    await say(andi, "SIPANDU BUMIL")
+    back = await say(andi, "/kembali")
+    assert "/lewati — pertahankan jawaban saat ini dan lanjut" in plain(back)
+    kept = await say(andi, "/lewati")
+    assert "Bagian 2 dari 19" in plain(kept)
+    assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
+
+
+async def test_continue_and_history_are_mentioned_only_when_they_mean_something(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    from bot.services.formats import FormatRegistry
+    from tests.proposal_samples import add_draft, strong_iid_answers
+
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    add_draft(
+        bot.database, ANDI, FormatRegistry.load().default, strong_iid_answers(), title="Lengkap"
+    )
+    await start_draft(andi)
+    await say(andi, "SIPANDU BUMIL")
+    await say(andi, "/batal")
+    await say(andi, "/draf")
+    _, complete = await press(andi, "Lengkap")
+    assert "▶️ Lanjutkan mengisi" not in labels(complete[-1])
+    assert "✏️ Ubah bagian" in labels(complete[-1])
+    await press(andi, "Draf saya")
+    _, partial = await press(andi, "SIPANDU BUMIL")
+    assert "▶️ Lanjutkan mengisi" in labels(partial[-1])
+    await press(andi, "Ubah bagian")
+    await press(andi, "19. Anggaran")
+    first = await say(andi, "Tanpa anggaran")
+    assert "diperbarui" in plain(first) and "riwayat" not in plain(first)
+    await press(andi, "Ubah bagian")
+    await press(andi, "✅ 1. Nama inovasi")
+    replaced = await say(andi, "SIPANDU BUMIL Sidrap")
+    assert "Teks sebelumnya disimpan sebagai riwayat" in plain(replaced)
+
+
+async def test_the_urusan_choice_offers_the_likeliest_then_every_option_paged(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    from bot.services.formats import load_data_list
+
+    urusan = list(load_data_list("urusan"))
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)  # Dinas Kesehatan
+    await start_draft(andi)
+    question: list[dict] = []
+    for text in ANSWERS_BEFORE_RANCANG_BANGUN[:6]:
+        question = await say(andi, text)
+    assert "Urusan pemerintahan utama" in question[-1]["plain"]
+    assert "Ketik sebagian namanya untuk mencari" in question[-1]["plain"]
+    first = labels(question[-1])
+    assert first[0] == "Kesehatan" and len(first) == 7 and first[-1] == "📋 Semua pilihan (38)"
+    seen: list[str] = []
+    _, page = await press(andi, "Semua pilihan (38)")
+    while True:
+        assert page[-1]["edited"]
+        shown = labels(page[-1])
+        seen += [s for s in shown if s in urusan]
+        if "Berikutnya »" not in shown:
+            break
+        _, page = await press(andi, "Berikutnya »")
+    assert seen == urusan  # each option once, in order
+    answer, chosen = await press(andi, urusan[-1])
+    assert answer["text"] == "Tersimpan ✅"
+    assert stored_answers(bot, ANDI)["urusan"] == urusan[-1]
+    assert "Waktu uji coba" in chosen[-1]["plain"]
+
+
+async def test_long_button_labels_end_at_a_word_with_an_ellipsis(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    andi = emulator.user(ANDI, first_name="Andi")
+    await register(andi)
+    await start_draft(andi)
+    title = "Sistem Informasi Pelayanan Terpadu Kesehatan Ibu dan Anak Kabupaten Sidenreng"
+    await say(andi, title)
+    await say(andi, "/batal")
+    listing = await say(andi, "/draf")
+    label = next(text for text in labels(listing[-1]) if text.startswith("Sistem"))
+    assert label.endswith("…")
+    kept = label.removesuffix("…")
+    assert title.startswith(kept) and title[len(kept)] == " ", label

@@ -11,12 +11,15 @@ extension point (`BaseRateLimiter`), through which every Bot API call passes:
   still progress under heavy use, a reserved share of the slots goes to them while both wait.
 - **Even spacing, no burst.** Sends are granted one slot every ``1 / rate`` seconds; an idle
   limiter does not save up slots, so a fan-out never opens with a burst of the whole rate.
-- **Per chat.** 1 send a second to a private chat after a burst of 3 (a reply of several
-  messages), at most 20 in any minute to a group; a request whose chat is not
-  ready waits without holding back the requests behind it.
-- **A 429** pauses the chat it hit and its lane for ``retry_after``, not every request of the
-  bot, then the request is tried again (up to ``max_retries`` times; the retry policy in
-  handlers/sending.py takes over after that).
+- **Per chat.** A bulk send to a private chat waits for that chat's bucket (3, refilled at 1
+  a second), which the replies to it also drain: a reminder right after a user's own reply
+  waits its second. Replies themselves are counted but not held: each answers the user's own
+  message (Telegram tolerates that burst) and holding them would add a second to every answer
+  of several messages. Groups get at most 20 sends in any minute, replies included. A request
+  whose chat is not ready waits without holding back the requests behind it.
+- **A 429** pauses the chat it hit for ``retry_after``, and its lane too unless that chat had
+  gone over its own rate; never every request of the bot. Then the request is tried again,
+  up to ``max_retries`` times (the retry policy in handlers/sending.py takes over after).
 - **Paid broadcasts** (opt-in): bulk sends carry ``allow_paid_broadcast`` and are paced by their
   own ceiling (up to 1,000 a second, billed in Stars), while replies keep the free ceiling.
 
@@ -139,11 +142,14 @@ class SendPlan:
     def waiting(self, lane: Lane) -> int:
         return len(self._queues[lane])
 
-    def pause(self, lane: Lane, chat_id: int | None, until: float) -> None:
-        """A 429: nothing more in this lane, nor to this chat, before `until`."""
-        self._lane_paused[lane] = max(self._lane_paused.get(lane, 0.0), until)
+    def pause(self, lane: Lane, chat_id: int | None, now: float, until: float) -> None:
+        """A 429: nothing more to this chat before `until`, nor in this lane unless the chat
+        had gone over its own rate (then the 429 is about that chat alone)."""
         if chat_id is not None:
             self._chat_paused[chat_id] = max(self._chat_paused.get(chat_id, 0.0), until)
+            if self.over_chat_limit(chat_id, now):
+                return
+        self._lane_paused[lane] = max(self._lane_paused.get(lane, 0.0), until)
 
     def take(self, now: float) -> Request | None:
         """The request that may be sent now (removed from its queue), or None."""
@@ -211,7 +217,17 @@ class SendPlan:
                 at = max(at, sent[-limit] + period)
             return at
         bucket = self._buckets.get(chat_id)
-        return at if bucket is None else max(at, bucket.ready_at(at))
+        if bucket is None or request.lane == INTERACTIVE:
+            return at  # a reply is counted against its chat, never held by it (see above)
+        return max(at, bucket.ready_at(at))
+
+    def over_chat_limit(self, chat_id: int, now: float) -> bool:
+        """Whether `chat_id` has had more than its own rate: a 429 then is about the chat."""
+        if chat_id < 0:
+            sent = self._sent.get(chat_id)
+            return bool(sent) and len(sent) >= GROUP_WINDOW[0] and sent[0] > now - GROUP_WINDOW[1]
+        bucket = self._buckets.get(chat_id)
+        return bucket is not None and bucket.ready_at(now) > now
 
     def _pace_of(self, request: Request) -> _Pace:
         return self._paid if request.paid and self._paid is not None else self._free
@@ -301,8 +317,8 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
-                self.plan.pause(lane, chat_id, self.clock() + wait)
+                wait, now = _seconds(exc.retry_after), self.clock()
+                self.plan.pause(lane, chat_id, now, now + wait)
                 self._changed.set()
                 if attempt == self.max_retries:
                     log.warning("429 on %s to %s after %d retries", endpoint, chat_id, attempt)

@@ -77,9 +77,9 @@ def test_bulk_sends_take_every_slot_replies_leave() -> None:
     assert len(drain(plan, until=0.999)) == 20
 
 
-def test_a_private_chat_gets_a_short_burst_then_one_a_second_without_holding_others() -> None:
+def test_bulk_to_a_private_chat_gets_a_short_burst_then_one_a_second_holding_nobody() -> None:
     plan = SendPlan(messages_per_second=100)
-    andi = [Request(INTERACTIVE, 1) for _ in range(5)]
+    andi = [Request(BULK, 1) for _ in range(5)]
     for request in andi:
         plan.push(request)
     budi = Request(BULK, 2)
@@ -90,6 +90,14 @@ def test_a_private_chat_gets_a_short_burst_then_one_a_second_without_holding_oth
     at = {id(request): moment for moment, request in granted}
     assert at[id(budi)] < 0.05  # not held behind Andi's fourth message
     assert 0.99 <= at[id(andi[3])] < 1.01 and 1.99 <= at[id(andi[4])] < 2.01
+
+
+def test_replies_are_not_held_by_their_chat() -> None:
+    plan = SendPlan(messages_per_second=100)
+    replies = [Request(INTERACTIVE, 1) for _ in range(5)]
+    for request in replies:
+        plan.push(request)
+    assert [request for _, request in drain(plan, until=0.1)] == replies
 
 
 def test_a_reminder_right_after_a_reply_waits_for_its_chat() -> None:
@@ -115,7 +123,7 @@ def test_a_group_gets_at_most_20_in_any_minute() -> None:
 
 def test_a_429_pauses_only_its_lane_and_chat() -> None:
     plan = SendPlan(messages_per_second=100)
-    plan.pause(BULK, 7, until=5.0)  # a bulk send to chat 7 got 429 retry_after=5 at 0
+    plan.pause(BULK, 7, now=0.0, until=5.0)  # a bulk send to chat 7 got 429 retry_after=5
     bulk_other = Request(BULK, 8)
     reply_same_chat = Request(INTERACTIVE, 7)
     reply_other = Request(INTERACTIVE, 9)
@@ -125,6 +133,20 @@ def test_a_429_pauses_only_its_lane_and_chat() -> None:
     at = {id(request): moment for moment, request in granted}
     assert at[id(reply_other)] < 0.02  # interactive traffic carries on
     assert at[id(reply_same_chat)] >= 5.0 and at[id(bulk_other)] >= 5.0
+
+
+def test_a_429_to_a_chat_past_its_own_rate_pauses_that_chat_alone() -> None:
+    plan = SendPlan(messages_per_second=100)
+    for _ in range(4):  # a user typing fast: four replies at once, one over the chat's burst
+        plan.push(Request(INTERACTIVE, 7))
+    drain(plan, until=0.05)
+    plan.pause(INTERACTIVE, 7, now=0.05, until=2.0)
+    other, same = Request(INTERACTIVE, 9), Request(INTERACTIVE, 7)
+    plan.push(other)
+    plan.push(same)
+    granted = drain(plan, until=3.0)
+    at = {id(request): moment for moment, request in granted}
+    assert at[id(other)] < 0.1 and at[id(same)] >= 2.0
 
 
 def test_paid_broadcasts_have_their_own_ceiling() -> None:

@@ -10,7 +10,8 @@ extension point (`BaseRateLimiter`), through which every Bot API call passes:
   notices: what the scheduler sends, marked with ``rate_limit_args="bulk"``). So that bulk sends
   still progress under heavy use, a reserved share of the slots goes to them while both wait.
 - **Even spacing, no burst.** Sends are granted one slot every ``1 / rate`` seconds; an idle
-  limiter does not save up slots, so a fan-out never opens with a burst of the whole rate.
+  limiter does not save up slots, so a fan-out never opens with a burst of the whole rate. A
+  reply may take the coming slot early, so it never waits for a busy fan-out's next slot.
 - **Per chat.** A bulk send to a private chat waits for that chat's bucket (3, refilled at 1
   a second), which the replies to it also drain: a reminder right after a user's own reply
   waits its second. Replies themselves are counted but not held: each answers the user's own
@@ -75,10 +76,10 @@ class _Pace:
     interval: float
     next_at: float = 0.0
 
-    def ready(self, now: float) -> bool:
-        return now >= self.next_at
-
     def take(self, now: float) -> None:
+        if now < self.next_at:  # a reply going one slot early takes the coming slot
+            self.next_at += self.interval
+            return
         # A slot taken a little late (the event loop was busy) keeps the schedule, so jitter
         # costs no throughput; after a pause longer than a slot the schedule starts afresh.
         start = self.next_at if now - self.next_at < self.interval else now
@@ -153,8 +154,11 @@ class SendPlan:
 
     def take(self, now: float) -> Request | None:
         """The request that may be sent now (removed from its queue), or None."""
-        for lane in self._lane_order():
-            request = self._first_ready(lane, now)
+        order = self._lane_order()
+        # A reply may go a slot early only while the bulk lane has not earned that slot.
+        early = order[0] == INTERACTIVE
+        for lane in order:
+            request = self._first_ready(lane, now, early)
             if request is None:
                 continue
             self._queues[lane].remove(request)
@@ -195,17 +199,23 @@ class SendPlan:
                 1.0, self._bulk_credit + self.bulk_share / (1 - self.bulk_share)
             )
 
-    def _first_ready(self, lane: Lane, now: float) -> Request | None:
+    def _first_ready(self, lane: Lane, now: float, early: bool) -> Request | None:
         if self._lane_paused.get(lane, 0.0) > now:
             return None
         for request in self._queues[lane]:
-            if self._ready_at(request) <= now:
+            if self._ready_at(request, early) <= now:
                 return request
         return None
 
-    def _ready_at(self, request: Request) -> float:
+    def _ready_at(self, request: Request, early_reply: bool = True) -> float:
         """The earliest time this request's lane, chat and pace all allow it."""
-        at = max(self._pace_of(request).next_at, self._lane_paused.get(request.lane, 0.0))
+        pace = self._pace_of(request)
+        # A reply may go one slot ahead of the schedule (the bulk send after it then waits one
+        # slot more): it need not wait for the next slot of a busy fan-out, and any second
+        # still holds at most two sends over the ceiling, well under Telegram's limit.
+        replying = early_reply and request.lane == INTERACTIVE and not request.paid
+        early = pace.interval if replying else 0.0
+        at = max(pace.next_at - early, self._lane_paused.get(request.lane, 0.0))
         chat_id = request.chat_id
         if chat_id is None:
             return at

@@ -39,6 +39,20 @@ def test_an_interactive_request_queued_behind_100_bulk_ones_goes_first() -> None
     assert plan.take(0.04) is bulk[0]
 
 
+def test_a_reply_during_a_fan_out_takes_the_coming_slot_early() -> None:
+    plan = SendPlan(messages_per_second=10)
+    for n in range(100):
+        plan.push(Request(BULK, 10_000 + n))
+    assert plan.take(0.0) is not None  # a bulk send; the next slot is at 0.1
+    reply, second = Request(INTERACTIVE, 1), Request(INTERACTIVE, 2)
+    plan.push(reply)
+    plan.push(second)
+    assert plan.take(0.03) is reply  # at once, not at 0.1
+    assert plan.take(0.03) is None  # only one slot early: the second reply waits for 0.1
+    assert plan.take(0.1) is second
+    assert plan.take(0.2) is None and plan.take(0.31) is not None  # the fan-out gave two slots
+
+
 def test_no_initial_burst_sends_are_evenly_spaced() -> None:
     plan = SendPlan(messages_per_second=10)
     for n in range(30):
@@ -64,8 +78,9 @@ def test_bulk_sends_keep_their_reserved_share_under_heavy_replies() -> None:
     for n in range(100):
         plan.push(Request(INTERACTIVE, 1_000 + n))
         plan.push(Request(BULK, 10_000 + n))
-    first_fifty = [request.lane for _, request in drain(plan, until=2.47)]
-    assert len(first_fifty) == 50  # one every 0.05 s
+    granted = drain(plan, until=2.47)
+    assert len(granted) == 51  # one every 0.05 s, and a reply once a slot early
+    first_fifty = [request.lane for _, request in granted[:50]]
     assert first_fifty.count(BULK) == 10
     assert first_fifty[:4] == [INTERACTIVE] * 4  # replies go first; bulk earns its slot
 

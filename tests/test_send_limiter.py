@@ -267,3 +267,16 @@ async def test_a_fan_out_turn_is_the_slot_of_its_first_send() -> None:
         )
     await limiter.shutdown()
     assert calls == [5]
+
+
+def test_each_process_takes_its_share_and_paid_broadcasts_need_opting_in() -> None:
+    from bot.app import build_send_limiter
+    from bot.settings import load_settings
+
+    base = {"_env_file": None, "telegram_bot_token": "1:a", "messages_per_second": 24}
+    alone = build_send_limiter(load_settings(**base))
+    assert alone.plan.messages_per_second == 24 and alone.plan.paid_per_second is None
+    shared = build_send_limiter(load_settings(**base, bot_processes=3))
+    assert shared.plan.messages_per_second == 8
+    paid = build_send_limiter(load_settings(**base, allow_paid_broadcast=True))
+    assert paid.plan.paid_per_second == 100 and paid.plan.messages_per_second == 24

@@ -111,6 +111,10 @@ class _Bucket:
         self.tokens -= 1
 
 
+# Telegram's ceiling for paid broadcasts (billed in Stars).
+PAID_PER_SEC = 1000
+
+
 @dataclass
 class _Window:
     """At most ``limit`` calls in any ``period`` seconds (how "30 a second" is counted)."""
@@ -143,15 +147,19 @@ class RateLimits:
     _chats: dict[int | str, _Bucket] = field(default_factory=dict, init=False)
     _groups: dict[int | str, _Window] = field(default_factory=dict, init=False)
     _overall: _Window | None = field(default=None, init=False)
+    _paid: _Window = field(default_factory=lambda: _Window(PAID_PER_SEC, 1.0), init=False)
 
-    def check(self, method: str, chat_id: int | str | None, is_group: bool) -> None:
-        """Consume tokens for a call or raise 429 with the ``retry_after`` Telegram would give."""
+    def check(
+        self, method: str, chat_id: int | str | None, is_group: bool, paid: bool = False
+    ) -> None:
+        """Consume tokens for a call or raise 429 with the ``retry_after`` Telegram would give.
+        A paid broadcast (``allow_paid_broadcast``) counts against 1,000 a second instead."""
         if method.lower() not in FLOOD_METHODS:
             return
         now = time.monotonic()
         if self._overall is None:
             self._overall = _Window(int(self.overall_per_sec), 1.0)
-        limits: list[_Bucket | _Window] = [self._overall]
+        limits: list[_Bucket | _Window] = [self._paid if paid else self._overall]
         if chat_id is not None:
             limits.append(self._chat_limit(chat_id, is_group))
         wait = max(limit.wait_needed(now) for limit in limits)

@@ -153,3 +153,40 @@ async def test_a_reminder_right_after_a_users_replies_waits_for_their_chat(
     assert "Pengingat" in plain([reminder])
     assert sorted(reminders(emulator)) == [ANDI, *FOLLOWERS]
     assert emulator.count_429 == 0  # without per-chat pacing, Andi's reminder gets a 429
+
+
+async def test_paid_broadcasts_are_opt_in_and_only_for_bulk_sends(
+    emulator: BotApiEmulator, e2e_database_url: str, clock: RunningClock
+) -> None:
+    settings = e2e_settings(
+        emulator, e2e_database_url, allow_paid_broadcast=True, paid_broadcast_per_second=200
+    )
+    running = await start_bot(settings, clock)
+    try:
+        clock.current = parse_deadline("20 November 2026 10.00", WITA)
+        andi = emulator.user(ANDI, first_name="Andi")
+        await register(andi)
+        await follow_a_competition(running, emulator, [ANDI])
+        emulator.enforce_rate_limits(per_chat_per_sec=1.0, burst=3, overall_per_sec=30.0)
+        clock.current = parse_deadline("23 November 2026 08.00", WITA)
+        await run_reminders(running)
+        await say(andi, "/bantuan")
+    finally:
+        await stop_bot(running)
+    sends = [c for c in emulator.calls_to("sendMessage") if c.ok]
+    paid = {c.chat_id for c in sends if c.params.get("allow_paid_broadcast")}
+    assert paid == {ANDI, *FOLLOWERS}  # every reminder, as a paid broadcast
+    replies = [c for c in sends if "Pengingat" not in c.params.get("text", "")]
+    assert replies and not any(c.params.get("allow_paid_broadcast") for c in replies)
+    assert emulator.count_429 == 0
+
+
+async def test_paid_broadcasts_are_off_by_default(
+    slow_bot: RunningBot, emulator: BotApiEmulator, clock: RunningClock
+) -> None:
+    clock.current = parse_deadline("20 November 2026 10.00", WITA)
+    await follow_a_competition(slow_bot, emulator, [])
+    clock.current = parse_deadline("23 November 2026 08.00", WITA)
+    await run_reminders(slow_bot)
+    assert len(reminders(emulator)) == len(FOLLOWERS)
+    assert not any(c.params.get("allow_paid_broadcast") for c in emulator.calls)

@@ -78,6 +78,9 @@ def build_send_limiter(settings: Settings) -> PriorityRateLimiter:
         settings.messages_per_second / settings.bot_processes,
         settings.bulk_reserved_share,
         paid_per_second=paid / settings.bot_processes if paid else None,
+        early_slots=PriorityRateLimiter.early_slots_for(
+            settings.messages_per_second, settings.bot_processes
+        ),
         max_retries=3,
     )
 

@@ -11,7 +11,8 @@ extension point (`BaseRateLimiter`), through which every Bot API call passes:
   still progress under heavy use, a reserved share of the slots goes to them while both wait.
 - **Even spacing, no burst.** Sends are granted one slot every ``1 / rate`` seconds; an idle
   limiter does not save up slots, so a fan-out never opens with a burst of the whole rate. A
-  reply may take the coming slot early, so it never waits for a busy fan-out's next slot.
+  reply may take the coming slots early (up to 2, while the ceiling plus them stays under
+  Telegram's 30), so it does not wait for a busy fan-out's next slot.
 - **Per chat.** A bulk send to a private chat waits for that chat's bucket (3, refilled at 1
   a second), which the replies to it also drain: a reminder right after a user's own reply
   waits its second. Replies themselves are counted but not held: each answers the user's own
@@ -53,6 +54,9 @@ BULK: Lane = "bulk"
 # Methods that put or change a message in a chat: the ones Telegram's flood control counts.
 # Everything else (answering a button, getMe, setMyCommands...) passes straight through.
 COUNTED_PREFIXES = ("send", "copyMessage", "forwardMessage", "edit")
+# Telegram's overall limit, messages a second: the ceiling plus the replies' early slots stay
+# under it.
+TELEGRAM_PER_SECOND = 30.0
 # One private chat: a bucket of 3 sends refilled at 1 a second (the short burst a reply of
 # several messages needs). One group: at most 20 sends in any 60 seconds.
 PRIVATE_BUCKET = (3.0, 1.0)
@@ -119,6 +123,8 @@ class SendPlan:
     messages_per_second: float
     bulk_share: float = 0.2
     paid_per_second: float | None = None
+    # Slots a reply may go ahead of the schedule (each pushes the bulk sends back one slot).
+    early_slots: int = 1
     _queues: dict[Lane, deque[Request]] = field(init=False)
     _free: _Pace = field(init=False)
     _paid: _Pace | None = field(init=False)
@@ -168,7 +174,10 @@ class SendPlan:
 
     def wake_at(self, now: float) -> float | None:
         """When `take` may next succeed (None: nothing waits); a lower bound, asked again then."""
-        times = [self._ready_at(request) for queue in self._queues.values() for request in queue]
+        early = self._lane_order()[0] == INTERACTIVE  # as `take` will judge it
+        times = [
+            self._ready_at(request, early) for queue in self._queues.values() for request in queue
+        ]
         return max(now, min(times)) if times else None
 
     # -- internals -----------------------------------------------------------------------------
@@ -207,14 +216,14 @@ class SendPlan:
                 return request
         return None
 
-    def _ready_at(self, request: Request, early_reply: bool = True) -> float:
+    def _ready_at(self, request: Request, early_reply: bool) -> float:
         """The earliest time this request's lane, chat and pace all allow it."""
         pace = self._pace_of(request)
-        # A reply may go one slot ahead of the schedule (the bulk send after it then waits one
-        # slot more): it need not wait for the next slot of a busy fan-out, and any second
-        # still holds at most two sends over the ceiling, well under Telegram's limit.
+        # A reply may go `early_slots` ahead of the schedule (the bulk sends after it then
+        # wait as many slots more): it need not wait for the next slot of a busy fan-out, and
+        # any second holds at most that many sends over the ceiling (kept under Telegram's).
         replying = early_reply and request.lane == INTERACTIVE and not request.paid
-        early = pace.interval if replying else 0.0
+        early = pace.interval * self.early_slots if replying else 0.0
         at = max(pace.next_at - early, self._lane_paused.get(request.lane, 0.0))
         chat_id = request.chat_id
         if chat_id is None:
@@ -270,16 +279,25 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
     ``rate_limit_args="bulk"`` marks a bulk send; anything else is interactive.
     """
 
+    @staticmethod
+    def early_slots_for(messages_per_second: float, processes: int = 1) -> int:
+        """Early slots for replies that keep every process together under Telegram's limit:
+        one process's sends in any second are at most its share of the ceiling, plus its
+        early slots, plus one (a second can begin and end on a slot)."""
+        headroom = (TELEGRAM_PER_SECOND - messages_per_second) / processes - 1
+        return max(0, min(2, int(headroom)))
+
     def __init__(
         self,
         messages_per_second: float,
         bulk_share: float = 0.2,
         *,
         paid_per_second: float | None = None,
+        early_slots: int = 1,
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.plan = SendPlan(messages_per_second, bulk_share, paid_per_second)
+        self.plan = SendPlan(messages_per_second, bulk_share, paid_per_second, early_slots)
         self.max_retries = max_retries
         self.clock = clock
         self._changed = asyncio.Event()

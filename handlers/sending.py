@@ -61,7 +61,7 @@ def markup(rows: ButtonRows) -> InlineKeyboardMarkup | None:
 async def with_retries(send: Callable[[], Awaitable[T]], delays: Sequence[float]) -> T:
     """Call `send` until it succeeds: once, then once more after each pause in `delays`.
 
-    A 429 waits `retry_after` instead of the pause (python-telegram-bot's rate limiter has
+    A 429 waits `retry_after` instead of the pause (the send limiter, bot/send_limiter.py, has
     already retried it a few times); network errors, timeouts and 5xx answers (NetworkError)
     wait the pause. Forbidden (403) and BadRequest (400) are raised at once, as is the last
     error when the pauses are used up.

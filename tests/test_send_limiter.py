@@ -40,7 +40,7 @@ def test_an_interactive_request_queued_behind_100_bulk_ones_goes_first() -> None
 
 
 def test_a_reply_during_a_fan_out_takes_the_coming_slot_early() -> None:
-    plan = SendPlan(messages_per_second=10)
+    plan = SendPlan(messages_per_second=10, early_slots=1)
     for n in range(100):
         plan.push(Request(BULK, 10_000 + n))
     assert plan.take(0.0) is not None  # a bulk send; the next slot is at 0.1
@@ -280,3 +280,11 @@ def test_each_process_takes_its_share_and_paid_broadcasts_need_opting_in() -> No
     assert shared.plan.messages_per_second == 8
     paid = build_send_limiter(load_settings(**base, allow_paid_broadcast=True))
     assert paid.plan.paid_per_second == 100 and paid.plan.messages_per_second == 24
+
+
+def test_replies_go_early_only_as_far_as_telegrams_limit_allows() -> None:
+    assert PriorityRateLimiter.early_slots_for(25) == 2  # at most 28 in a second
+    assert PriorityRateLimiter.early_slots_for(28) == 1
+    assert PriorityRateLimiter.early_slots_for(30) == 0
+    assert PriorityRateLimiter.early_slots_for(25, processes=2) == 1  # 2 x (12.5 + 1 + 1)
+    assert PriorityRateLimiter.early_slots_for(25, processes=3) == 0

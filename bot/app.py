@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.flood import FloodControl
@@ -18,6 +18,7 @@ from bot.logsafety import hide_token_in_logs
 from bot.polling import ConfirmingPollRequest, UpdateTracker
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
+from bot.send_limiter import PriorityRateLimiter
 from bot.services.broadcast import BroadcastService
 from bot.services.context import ServiceContext
 from bot.services.exports import ExportService
@@ -34,7 +35,7 @@ from models.db import Database
 from models.types import utcnow
 from scheduler.broadcasts import BroadcastSource
 from scheduler.consultations import register_consultation_sources
-from scheduler.core import DeliveryStatus, Scheduler
+from scheduler.core import DeliveryStatus, Scheduler, unpaced
 from scheduler.exports import ExportSource
 from scheduler.leader import CHECK_TIMEOUT_SECONDS, Leadership
 from scheduler.reminders import ReminderSource
@@ -79,6 +80,21 @@ def build_runtime(
     return Runtime(settings=settings, dialog=build_dialog(context), renderer=Renderer(settings.tz))
 
 
+def build_send_limiter(settings: Settings) -> PriorityRateLimiter:
+    """This process's share of the bot's sending budget (every process sharing the token
+    takes 1/BOT_PROCESSES of MESSAGES_PER_SECOND), with the bulk lane's reserved share."""
+    paid = settings.paid_broadcast_per_second if settings.allow_paid_broadcast else None
+    return PriorityRateLimiter(
+        settings.messages_per_second / settings.bot_processes,
+        settings.bulk_reserved_share,
+        paid_per_second=paid / settings.bot_processes if paid else None,
+        early_slots=PriorityRateLimiter.early_slots_for(
+            settings.messages_per_second, settings.bot_processes
+        ),
+        max_retries=3,
+    )
+
+
 def build_application(
     settings: Settings, database: Database, clock: Callable[[], datetime] = utcnow
 ) -> Application:
@@ -86,10 +102,8 @@ def build_application(
     runtime = build_runtime(settings, database, clock)
     updates = UpdateTracker()  # polling confirms an update to Telegram once it is handled
     flood = FloodControl(settings.flood_rate_per_second, settings.flood_burst)
-    # The rate limiter keeps every request under the overall ceiling and waits out 429s.
-    limiter = AIORateLimiter(
-        overall_max_rate=settings.messages_per_second, overall_time_period=1, max_retries=3
-    )
+    # Replies before bulk sends, evenly paced under the ceiling, per chat too (send_limiter.py).
+    limiter = build_send_limiter(settings)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -224,10 +238,11 @@ async def start_scheduler(
         return await send_reply(application.bot, runtime, chat_id, reply)
 
     scheduler = Scheduler(application.job_queue, send, ctx.clock, still_leader)
-    # Paced a little under the limiter's ceiling so fan-out sends never queue inside it.
-    pace = runtime.settings.messages_per_second * 0.9
-    scheduler.register(ReminderSource(ReminderService(ctx), messages_per_second=pace))
-    scheduler.register(BroadcastSource(BroadcastService(ctx), messages_per_second=pace))
+    # A fan-out claims each recipient only once the send limiter grants it a bulk slot.
+    limiter = application.bot.rate_limiter
+    turn = limiter.bulk_turn if isinstance(limiter, PriorityRateLimiter) else unpaced
+    scheduler.register(ReminderSource(ReminderService(ctx), turn=turn))
+    scheduler.register(BroadcastSource(BroadcastService(ctx), turn=turn))
     scheduler.register(ExportSource(ExportService(ctx)))
     register_consultation_sources(scheduler, ctx, runtime.settings)
     runtime.scheduler = scheduler

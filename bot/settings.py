@@ -43,8 +43,16 @@ class Settings(BaseSettings):
     reminder_time: time = time(8, 0)
     # A reminder whose time passed while the bot was down is still sent within this period.
     reminder_grace_hours: float = Field(default=6.0, ge=0)
-    # Fan-out ceiling, under Telegram's ~30 messages per second.
+    # Sending budget, under Telegram's ~30 messages per second (bot/send_limiter.py): replies
+    # first, with this share of it reserved for bulk sends (reminders, broadcasts, notices)
+    # while both wait. Several processes sharing the token each take 1/BOT_PROCESSES of it.
     messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    bulk_reserved_share: float = Field(default=0.2, ge=0.05, le=0.9)
+    bot_processes: int = Field(default=1, ge=1, le=64)
+    # Telegram's paid broadcasts (opt-in, 0.1 Star per message): bulk sends carry
+    # allow_paid_broadcast and go at their own ceiling, up to 1,000 a second.
+    allow_paid_broadcast: bool = False
+    paid_broadcast_per_second: float = Field(default=100.0, gt=0, le=1000)
     # Webhook mode (`klinik run --webhook`): Telegram POSTs to WEBHOOK_URL, which a reverse
     # proxy forwards to WEBHOOK_LISTEN:WEBHOOK_PORT + WEBHOOK_PATH.
     webhook_url: str = ""

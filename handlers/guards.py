@@ -88,6 +88,7 @@ def flood_notice(application: Application) -> Callable[[int], Awaitable[None]]:
         settings = runtime.settings
         seconds = math.ceil(settings.flood_burst / settings.flood_rate_per_second)
         notice = Reply("common/flood_notice", {"seconds": seconds})
-        await send_reply(application.bot, runtime, chat_id, notice)
+        # An answer to what the user just did, not a bulk send: it goes before any fan-out.
+        await send_reply(application.bot, runtime, chat_id, notice, bulk=False)
 
     return tell

@@ -4,7 +4,8 @@ Every call that sends or changes a message goes through one retry policy, `with_
 a 429 is waited out for as long as Telegram asks, a 5xx answer, a timeout or a dropped
 connection is retried after the pauses in `SEND_RETRY_DELAYS`, and a 403 or 400 is final
 (retrying cannot change it). Replies to a user's own update, messages to other people, relayed
-messages and scheduled sends (reminders, broadcasts) all use it.
+messages and scheduled sends (reminders, broadcasts) all use it. Replies go first in the bot's
+send limiter (bot/send_limiter.py); scheduled sends are marked bulk and take what replies leave.
 
 Delivery is *at least once*: when Telegram has processed a message but its answer is lost (the
 connection dropped or timed out after the message went out), the retry sends it again and the
@@ -36,6 +37,7 @@ from telegram.ext import ContextTypes
 
 from bot.rendering import ButtonRows, Rendered
 from bot.runtime import Runtime, runtime_of
+from bot.send_limiter import BULK
 from bot.services.replies import AnyReply, CopyReply, Outcome
 from handlers.menus import set_chat_menu
 from scheduler.core import DeliveryStatus
@@ -59,7 +61,7 @@ def markup(rows: ButtonRows) -> InlineKeyboardMarkup | None:
 async def with_retries(send: Callable[[], Awaitable[T]], delays: Sequence[float]) -> T:
     """Call `send` until it succeeds: once, then once more after each pause in `delays`.
 
-    A 429 waits `retry_after` instead of the pause (python-telegram-bot's rate limiter has
+    A 429 waits `retry_after` instead of the pause (the send limiter, bot/send_limiter.py, has
     already retried it a few times); network errors, timeouts and 5xx answers (NetworkError)
     wait the pause. Forbidden (403) and BadRequest (400) are raised at once, as is the last
     error when the pauses are used up.
@@ -215,8 +217,14 @@ async def relay(bot: Bot, runtime: Runtime, update: Update, reply: CopyReply) ->
                 await send_to_other(bot, runtime, message.to, message)
 
 
-async def send_rendered(bot: Bot, chat_id: int, message: Rendered) -> Message:
-    """One attempt at sending a rendered message; callers wrap it in the retry policy."""
+async def send_rendered(
+    bot: Bot, chat_id: int, message: Rendered, *, bulk: bool = False, paid: bool = False
+) -> Message:
+    """One attempt at sending a rendered message; callers wrap it in the retry policy.
+
+    A `bulk` send (scheduled, not a reply) waits behind every reply in the bot's send limiter
+    (bot/send_limiter.py); `paid` makes it one of Telegram's paid broadcasts."""
+    extra = _bulk_args(bot, paid) if bulk else {}
     if message.document is not None:
         filename, content = message.document
         return await bot.send_document(
@@ -226,10 +234,25 @@ async def send_rendered(bot: Bot, chat_id: int, message: Rendered) -> Message:
             caption=message.text or None,
             parse_mode=ParseMode.HTML,
             reply_markup=markup(message.buttons),
+            **extra,
         )
     return await bot.send_message(
-        chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=markup(message.buttons)
+        chat_id,
+        message.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup(message.buttons),
+        **extra,
     )
+
+
+def _bulk_args(bot: Bot, paid: bool) -> dict[str, object]:
+    # rate_limit_args exists only on a bot with a rate limiter (the Application's ExtBot).
+    extra: dict[str, object] = (
+        {"rate_limit_args": BULK} if getattr(bot, "rate_limiter", None) else {}
+    )
+    if paid:
+        extra["allow_paid_broadcast"] = True
+    return extra
 
 
 async def _edit_pressed(
@@ -267,15 +290,21 @@ async def _edit(
 # ---- sending outside an update ------------------------------------------------------------------
 
 
-async def send_reply(bot: Bot, runtime: Runtime, chat_id: int, reply: AnyReply) -> DeliveryStatus:
+async def send_reply(
+    bot: Bot, runtime: Runtime, chat_id: int, reply: AnyReply, *, bulk: bool = True
+) -> DeliveryStatus:
     """Send one reply to one chat outside an update (reminders, broadcasts, notifications).
 
-    Retried like every send; a 403 marks the user unreachable. The caller records the status,
+    A bulk send (unless `bulk=False`: an answer to the user's own act, e.g. the flood notice):
+    it waits behind every reply to a user in the send limiter. Retried like every
+    send; a 403 marks the user unreachable. The caller records the status,
     and a "failed" one is tried again at a later wake-up.
     """
+    paid = runtime.settings.allow_paid_broadcast
     for message in runtime.renderer.render_any(reply):
         status, _ = await attempt(
-            lambda m=message: send_rendered(bot, chat_id, m), retry_delays(runtime)
+            lambda m=message: send_rendered(bot, chat_id, m, bulk=bulk, paid=paid and bulk),
+            retry_delays(runtime),
         )
         if status == "blocked":
             await runtime.call(runtime.dialog.set_reachable, chat_id, False)

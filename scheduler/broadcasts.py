@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime
 
 from bot.services.broadcast import KIND, BroadcastService
-from scheduler.core import Sender, paced_fan_out
+from scheduler.core import Sender, Turn, paced_fan_out, unpaced
 
 CONCURRENCY = 8
 
@@ -21,11 +21,11 @@ class BroadcastSource:
     def __init__(
         self,
         service: BroadcastService,
-        messages_per_second: float = 25.0,
+        turn: Turn = unpaced,
         concurrency: int = CONCURRENCY,
     ) -> None:
         self.service = service
-        self.messages_per_second = messages_per_second
+        self.turn = turn
         self.concurrency = concurrency
 
     def wake_times(self, now: datetime) -> list[datetime]:
@@ -49,7 +49,9 @@ class BroadcastSource:
             status = await send(user_id, message)
             await asyncio.to_thread(service.record, broadcast_id, user_id, status, now)
 
-        await paced_fan_out(recipients, deliver, self.messages_per_second, self.concurrency)
+        await paced_fan_out(
+            recipients, deliver, self.turn, lambda user_id: user_id, self.concurrency
+        )
         finished = await asyncio.to_thread(service.finish, broadcast_id, service.ctx.now())
         if finished is not None:
             admin_id, report = finished

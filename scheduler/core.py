@@ -11,12 +11,13 @@ something twice or lose it: nothing depends on pickled jobs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
-from aiolimiter import AsyncLimiter
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.services.replies import AnyReply
@@ -28,6 +29,9 @@ DeliveryStatus = Literal["delivered", "blocked", "failed"]
 # Sends one reply to one private chat and says what happened; provided by the composition root
 # so that sources stay free of Telegram.
 Sender = Callable[[int, AnyReply], Awaitable[DeliveryStatus]]
+# Waits for a bulk send's turn to one chat; the claim and the send happen inside it. Provided
+# by the composition root (the bot's send limiter, bot/send_limiter.py).
+Turn = Callable[[int], AbstractAsyncContextManager[None]]
 # How often every source is asked anyway, to catch what a missed wake-up or a clock jump left.
 SWEEP_INTERVAL = timedelta(minutes=5)
 SWEEP_JOB = "sweep"
@@ -136,24 +140,30 @@ class Scheduler:
             await self.run_source(kind)
 
 
+@contextlib.asynccontextmanager
+async def unpaced(chat_id: int) -> AsyncIterator[None]:
+    """A `Turn` that never waits (domain tests; the bot passes its send limiter's)."""
+    yield
+
+
 async def paced_fan_out(
     items: Iterable[T],
     deliver: Callable[[T], Awaitable[None]],
-    messages_per_second: float,
+    turn: Turn,
+    chat_of: Callable[[T], int],
     concurrency: int = 8,
 ) -> None:
-    """Run `deliver` for every item, paced and with bounded concurrency.
+    """Run `deliver` for every item inside its recipient's `turn`, with bounded concurrency.
 
-    The pace is taken *before* `deliver` runs, and `deliver` claims its item first thing: so a
-    claim is never left waiting in a queue, and a process killed mid fan-out leaves at most the
-    messages actually in flight unconfirmed.
+    The turn (a bulk slot of the bot's send limiter, behind any interactive reply) is taken
+    *before* `deliver` runs, and `deliver` claims its item first thing: so a claim is never
+    left waiting in a queue, and a process killed mid fan-out leaves at most the messages
+    actually in flight unconfirmed.
     """
-    pace = AsyncLimiter(messages_per_second, 1)
     slots = asyncio.Semaphore(concurrency)
 
     async def one(item: T) -> None:
-        async with slots:
-            await pace.acquire()
+        async with slots, turn(chat_of(item)):
             await deliver(item)
 
     await asyncio.gather(*(one(item) for item in items))

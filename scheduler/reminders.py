@@ -12,7 +12,7 @@ import asyncio
 from datetime import datetime
 
 from bot.services.reminders import DueReminder, ReminderService
-from scheduler.core import Sender, paced_fan_out
+from scheduler.core import Sender, Turn, paced_fan_out, unpaced
 
 KIND = "reminders"
 # Sends in flight at once: enough to keep the pace against Telegram's latency.
@@ -25,11 +25,11 @@ class ReminderSource:
     def __init__(
         self,
         service: ReminderService,
-        messages_per_second: float = 25.0,
+        turn: Turn = unpaced,
         concurrency: int = CONCURRENCY,
     ) -> None:
         self.service = service
-        self.messages_per_second = messages_per_second
+        self.turn = turn
         self.concurrency = concurrency
 
     def wake_times(self, now: datetime) -> list[datetime]:
@@ -45,4 +45,4 @@ class ReminderSource:
             status = await send(item.user_id, reply)
             await asyncio.to_thread(self.service.record, item, status, now)
 
-        await paced_fan_out(due, deliver, self.messages_per_second, self.concurrency)
+        await paced_fan_out(due, deliver, self.turn, lambda item: item.user_id, self.concurrency)

@@ -343,7 +343,7 @@ async def test_broadcast_to_all_preview_confirm_send_and_report(dialog: Dialog) 
     again = dialog.callback(ADMIN_ID, f"b:y:{broadcast_id}")  # a double press sends nothing more
     assert again.notice == "broadcast_closed"
     telegram = FakeTelegram({BUDI: "blocked"})
-    source = BroadcastSource(BroadcastService(dialog.ctx), messages_per_second=1000)
+    source = BroadcastSource(BroadcastService(dialog.ctx))
     assert source.wake_times(dialog.ctx.now()) == [dialog.ctx.now()]
     await source.run_due(dialog.ctx.now(), telegram)
     assert sorted(telegram.chats("admin/broadcast_message")) == [ADMIN_ID, ANDI, BUDI]
@@ -369,7 +369,7 @@ async def test_a_restart_mid_broadcast_never_sends_twice(dialog: Dialog) -> None
     service.record(broadcast_id, ANDI, "delivered", now)
     assert service.claim(broadcast_id, BUDI, now)
     telegram = FakeTelegram({ADMIN_ID: "failed"})
-    await BroadcastSource(service, messages_per_second=1000).run_due(now, telegram)
+    await BroadcastSource(service).run_due(now, telegram)
     assert telegram.chats("admin/broadcast_message") == [ADMIN_ID]
     report = telegram.sent[-1][1].context["report"]
     assert (report.delivered, report.blocked, report.failed) == (2, 1, 1)

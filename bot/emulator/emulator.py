@@ -418,7 +418,8 @@ class BotApiEmulator:
         if self._rate_limits is not None:
             chat = self.core.chats.get(chat_id) if chat_id is not None else None
             is_group = chat is not None and not chat.is_private
-            self._rate_limits.check(name, chat_id, is_group)
+            paid = call.params.get("allow_paid_broadcast") in (True, "true")
+            self._rate_limits.check(name, chat_id, is_group, paid)
         result = await found[1](self.core, Params(call.params))
         if delay is not None and delay.after_processing:
             await asyncio.sleep(delay.seconds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -106,44 +107,72 @@ class _Bucket:
         self.stamp = now
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
-    def consume(self) -> None:
+    def consume(self, now: float) -> None:
         self.tokens -= 1
+
+
+# Telegram's ceiling for paid broadcasts (billed in Stars).
+PAID_PER_SEC = 1000
+
+
+@dataclass
+class _Window:
+    """At most ``limit`` calls in any ``period`` seconds (how "30 a second" is counted)."""
+
+    limit: int
+    period: float
+    stamps: deque[float] = field(default_factory=deque)
+
+    def wait_needed(self, now: float) -> float:
+        while self.stamps and self.stamps[0] <= now - self.period:
+            self.stamps.popleft()
+        if len(self.stamps) < self.limit:
+            return 0.0
+        return self.stamps[-self.limit] + self.period - now
+
+    def consume(self, now: float) -> None:
+        self.stamps.append(now)
 
 
 @dataclass
 class RateLimits:
-    """Telegram-like flood control: per chat, per group (per minute) and overall."""
+    """Telegram-like flood control: at most ``overall_per_sec`` calls in any second, per
+    private chat a bucket of ``burst`` refilled at ``per_chat_per_sec``, per group at most
+    ``group_per_min`` in any minute. Rejected calls consume nothing."""
 
     per_chat_per_sec: float = 1.0
     burst: int = 3
     overall_per_sec: float = 30.0
     group_per_min: float = 20.0
     _chats: dict[int | str, _Bucket] = field(default_factory=dict, init=False)
-    _overall: _Bucket | None = field(default=None, init=False)
+    _groups: dict[int | str, _Window] = field(default_factory=dict, init=False)
+    _overall: _Window | None = field(default=None, init=False)
+    _paid: _Window = field(default_factory=lambda: _Window(PAID_PER_SEC, 1.0), init=False)
 
-    def check(self, method: str, chat_id: int | str | None, is_group: bool) -> None:
-        """Consume tokens for a call or raise 429 with the ``retry_after`` Telegram would give."""
+    def check(
+        self, method: str, chat_id: int | str | None, is_group: bool, paid: bool = False
+    ) -> None:
+        """Consume tokens for a call or raise 429 with the ``retry_after`` Telegram would give.
+        A paid broadcast (``allow_paid_broadcast``) counts against 1,000 a second instead."""
         if method.lower() not in FLOOD_METHODS:
             return
         now = time.monotonic()
-        buckets = [self._overall_bucket()]
+        if self._overall is None:
+            self._overall = _Window(int(self.overall_per_sec), 1.0)
+        limits: list[_Bucket | _Window] = [self._paid if paid else self._overall]
         if chat_id is not None:
-            buckets.append(self._chat_bucket(chat_id, is_group))
-        wait = max(bucket.wait_needed(now) for bucket in buckets)
+            limits.append(self._chat_limit(chat_id, is_group))
+        wait = max(limit.wait_needed(now) for limit in limits)
         if wait > 0:
             raise too_many_requests(math.ceil(wait))
-        for bucket in buckets:
-            bucket.consume()
+        for limit in limits:
+            limit.consume(now)
 
-    def _overall_bucket(self) -> _Bucket:
-        if self._overall is None:
-            self._overall = _Bucket(self.overall_per_sec, self.overall_per_sec)
-        return self._overall
-
-    def _chat_bucket(self, chat_id: int | str, is_group: bool) -> _Bucket:
+    def _chat_limit(self, chat_id: int | str, is_group: bool) -> _Bucket | _Window:
+        if is_group:
+            if chat_id not in self._groups:
+                self._groups[chat_id] = _Window(int(self.group_per_min), 60.0)
+            return self._groups[chat_id]
         if chat_id not in self._chats:
-            if is_group:
-                self._chats[chat_id] = _Bucket(self.group_per_min, self.group_per_min / 60.0)
-            else:
-                self._chats[chat_id] = _Bucket(float(self.burst), self.per_chat_per_sec)
+            self._chats[chat_id] = _Bucket(float(self.burst), self.per_chat_per_sec)
         return self._chats[chat_id]

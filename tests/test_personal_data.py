@@ -239,7 +239,7 @@ def everything_a_person_can_leave(dialog: Dialog, clock) -> None:
         broadcast_id = session.exec(select(Broadcast)).one().id
     dialog.callback(ZUL, f"b:a:{broadcast_id}:all")
     dialog.callback(ZUL, f"b:y:{broadcast_id}")
-    source = BroadcastSource(BroadcastService(dialog.ctx), messages_per_second=1000)
+    source = BroadcastSource(BroadcastService(dialog.ctx))
     asyncio.run(source.run_due(clock(), FakeTelegram()))
     dialog.command(ZUL, "ekspor")
 

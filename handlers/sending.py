@@ -258,7 +258,8 @@ def _bulk_args(bot: Bot, paid: bool) -> dict[str, object]:
 async def _edit_pressed(
     query: CallbackQuery, message: Rendered, bot: Bot, runtime: Runtime
 ) -> bool:
-    if query.message is None:
+    # A document's caption is not its text: pressing a button under a document sends anew.
+    if query.message is None or getattr(query.message, "text", None) is None:
         return False
     return await _edit(query.message.message_id, query.message.chat.id, message, bot, runtime)
 

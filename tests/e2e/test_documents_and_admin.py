@@ -63,6 +63,9 @@ async def test_download_proposal_as_docx_then_pdf(bot: RunningBot, emulator: Bot
     [pdf_message] = documents(sent)
     assert pdf_message["file"]["file_name"].endswith(".pdf")
     assert pdf_message["file"]["content"].startswith(b"%PDF")
+    _, back = await press(andi, "Kembali ke draf", message_id=pdf_message["message_id"])
+    assert "Unduh proposal" in " ".join(labels(back[-1]))
+    assert all(c.error_code is None for c in emulator.calls_to("editMessageText"))
 
 
 async def test_approval_page_names_the_opd_head_set_by_the_admin(

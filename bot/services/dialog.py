@@ -13,8 +13,10 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
-from bot.services.feature import CommandHandler, Feature, Media
+from bot.services.feature import CommandHandler, Feature, Media, RouteHandler
 from bot.services.replies import Button, Outcome, Reply, keyboard
+from bot.services.roles import Role
+from bot.services.routes import Route, StaleRoute, find_route
 from models import repository as repo
 from models.db import AlreadyRecorded, commit_with_next_transaction, is_passing_failure
 from models.tables import ConversationState, ProcessedUpdate, User
@@ -37,6 +39,13 @@ class Dialog:
         self.resend_checks: dict = {}
         self.open_commands = {"bantuan", "batal"}
         self.open_callbacks: set[str] = set()
+        self.routes: dict[type[Route], RouteHandler] = {}
+        # The role each route and command needs (its feature's, or the override it declares).
+        self.route_roles: dict[type[Route], Role] = {}
+        self.command_roles: dict[str, Role] = {"bantuan": Role.ANYONE, "batal": Role.ANYONE}
+        self.flow_roles: dict[str, Role] = {}
+        self.role_checks: dict = {Role.ADMIN: lambda session, user_id: ctx.is_admin(user_id)}
+        self.role_members: dict = {Role.ADMIN: lambda session: list(ctx.admin_ids)}
         for feature in features:
             self._plug(feature)
 
@@ -56,6 +65,19 @@ class Dialog:
             registry.update(additions)
         self.open_commands |= feature.open_commands
         self.open_callbacks |= feature.open_callbacks
+        for route, handler in feature.routes.items():
+            if route in self.routes:
+                raise ValueError(f"feature {feature.name} redefines route {route.__name__}")
+            self.routes[route] = handler
+            self.route_roles[route] = feature.roles.get(route, feature.role)
+        for name in feature.commands:
+            self.command_roles[name] = feature.roles.get(name, feature.role)
+        for flow in (*feature.text_flows, *feature.media_flows):
+            self.flow_roles[flow] = feature.roles.get(flow, feature.role)
+        for role, check in feature.role_checks.items():
+            self.role_checks[role] = check
+        for role, members in feature.role_members.items():
+            self.role_members[role] = members
 
     # ---- updates seen before, unreachable users ----------------------------------------------
 
@@ -93,24 +115,21 @@ class Dialog:
     def roles_of(self, user_id: int) -> list[str]:
         """The roles whose commands the user's menu shows: everyone's ("asn"), then "mentor"
         and "admin" for those who hold them."""
-        roles = ["asn"]
-        mentors = self._feature("mentors")
-        if mentors is not None:
-            with self.ctx.db.session() as session:
-                if mentors.service.is_active_mentor(session, user_id):
-                    roles.append("mentor")
-        if self.ctx.is_admin(user_id):
-            roles.append("admin")
-        return roles
+        with self.ctx.db.session() as session:
+            held = [r for r in (Role.MENTOR, Role.ADMIN) if self.holds(session, user_id, r)]
+        return [Role.ASN.value, *(r.value for r in held)]
 
     def people_with_roles(self) -> list[int]:
         """Everyone whose menu is more than everyone's: admins and active mentors."""
-        people = set(self.ctx.admin_ids)
-        mentors = self._feature("mentors")
-        if mentors is not None:
-            with self.ctx.db.session() as session:
-                people.update(mentors.service.active_mentor_ids(session))
-        return sorted(people)
+        with self.ctx.db.session() as session:
+            return sorted({p for members in self.role_members.values() for p in members(session)})
+
+    def holds(self, session: Session, user_id: int, role: Role) -> bool:
+        """Whether the user may use what `role` guards (ANYONE and ASN: see _denied)."""
+        if role in (Role.ANYONE, Role.ASN):
+            return True
+        check = self.role_checks.get(role)
+        return check is not None and check(session, user_id)
 
     def claim_error_report(self, kind: str, interval: timedelta) -> bool:
         """Whether this process should tell the admins of an error of this kind now."""
@@ -149,6 +168,8 @@ class Dialog:
             state.last_text_target = None
             handler = self.text_flows.get(state.flow)
             if handler is not None:
+                if denied := self._left_role(session, state):
+                    return denied
                 return self._open_pending_start(session, state, handler(session, state, text))
             return self._idle_text(session, user_id)
 
@@ -163,32 +184,74 @@ class Dialog:
             handler = self.commands.get(name)
             if handler is None:
                 return self._unknown_command(state, name)
-            if name not in self.open_commands and not self._registered(session, user_id):
-                return _register_first()
+            if name in self.open_commands:
+                pass
+            elif denied := self._denied(session, user_id, self.command_roles[name]):
+                return denied
             return self._open_pending_start(session, state, handler(session, state, args))
 
     def callback(self, user_id: int, data: str) -> Outcome:
-        prefix, *parts = data.split(":")
         with self.ctx.db.session(with_pending_rows=True) as session:
             # A button press is a deliberate act: a text after it is not the rest of a paste.
             repo.get_state(session, user_id).last_text_target = None
+            route = find_route(data)
+            if route is not None and route in self.routes:
+                return self._route(session, user_id, route, data)
+            prefix, *parts = data.split(":")
             handler = self.callbacks.get(prefix)
             if handler is None:
-                return Outcome(notice="stale_button", notice_alert=True)
+                return _stale()
             if prefix not in self.open_callbacks and not self._registered(session, user_id):
                 return Outcome(notice="register_first", notice_alert=True).add(
                     _register_first().replies[0]
                 )
-            try:
-                outcome = handler(session, user_id, parts)
-                # Not get_state: that would bring back the row of an account just deleted.
-                state = session.get(ConversationState, user_id)
-                return self._open_pending_start(session, state, outcome)
-            except (ValueError, IndexError, KeyError, OverflowError, DataError):
-                # Forged or truncated data (an id past the column's integer range is a
-                # DataError on PostgreSQL): nothing happened, nothing revealed.
-                session.rollback()
-                return Outcome(notice="stale_button", notice_alert=True)
+            return self._guarded(session, user_id, lambda: handler(session, user_id, parts))
+
+    def _route(self, session: Session, user_id: int, route: type[Route], data: str) -> Outcome:
+        try:
+            value = route._from_parts(data)
+        except StaleRoute:
+            return _stale()
+        denied = self._denied(session, user_id, self.route_roles[route], button=True)
+        if denied is not None:
+            return denied
+        handler = self.routes[route]
+        return self._guarded(session, user_id, lambda: handler(session, user_id, value))
+
+    def _guarded(self, session: Session, user_id: int, call) -> Outcome:
+        try:
+            outcome = call()
+            # Not get_state: that would bring back the row of an account just deleted.
+            state = session.get(ConversationState, user_id)
+            return self._open_pending_start(session, state, outcome)
+        except (ValueError, IndexError, KeyError, OverflowError, DataError):
+            # Forged or truncated data (an id past the column's integer range is a
+            # DataError on PostgreSQL): nothing happened, nothing revealed.
+            session.rollback()
+            return _stale()
+
+    def _left_role(self, session: Session, state: ConversationState) -> Outcome | None:
+        """A user in a flow of a role they no longer hold (an admin removed from the config, a
+        mentor deactivated): the flow ends, and they are told why."""
+        role = self.flow_roles.get(state.flow, Role.ANYONE)
+        if self.holds(session, state.user_id, role):
+            return None
+        repo.clear_flow(state)
+        return self._denied(session, state.user_id, role)
+
+    def _denied(
+        self, session: Session, user_id: int, role: Role, button: bool = False
+    ) -> Outcome | None:
+        """What a user who may not use something guarded by `role` is told; None if they may."""
+        if role is not Role.ANYONE and not self._registered(session, user_id):
+            reply = _register_first().replies[0]
+            notice = "register_first" if button else None
+            return Outcome(notice=notice, notice_alert=button).add(reply)
+        if self.holds(session, user_id, role):
+            return None
+        if role is Role.MENTOR:
+            return Outcome(notice="mentor_only", notice_alert=True).add(Reply("mentor/not_mentor"))
+        return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
 
     def non_text(self, user_id: int, media: Media | str) -> Outcome:
         """A photo, sticker, voice note or file: a flow that takes media gets it."""
@@ -197,7 +260,7 @@ class Dialog:
             state = repo.get_state(session, user_id)
             handler = self.media_flows.get(state.flow)
             if handler is not None:
-                return handler(session, state, media)
+                return self._left_role(session, state) or handler(session, state, media)
             section = None
             drafting = self._feature("drafting")
             if drafting is not None:
@@ -278,6 +341,10 @@ def _merge(outcome: Outcome, more: Outcome) -> None:
     outcome.rebuild = (*outcome.rebuild, *more.rebuild)
     outcome.menus = (*outcome.menus, *more.menus)
     outcome.notice = outcome.notice or more.notice
+
+
+def _stale() -> Outcome:
+    return Outcome(notice="stale_button", notice_alert=True)
 
 
 def _register_first() -> Outcome:

@@ -14,12 +14,20 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.services.replies import Outcome
+from bot.services.roles import Role
+from bot.services.routes import Route
 from models.tables import ConversationState
 
 # (session, state, arguments after the command)
 CommandHandler = Callable[[Session, ConversationState, str], Outcome]
-# (session, user id, callback data split on ":" without the prefix)
+# (session, user id, callback data split on ":" without the prefix); being replaced by routes
 CallbackHandler = Callable[[Session, int, list[str]], Outcome]
+# (session, user id, the pressed button's route value, already unpacked and typed)
+RouteHandler = Callable[[Session, int, Any], Outcome]
+# (session, user id): whether the user holds a role the feature defines (e.g. active mentor)
+RoleCheck = Callable[[Session, int], bool]
+# (session): everyone holding that role now (their command menus show its commands)
+RoleMembers = Callable[[Session], list[int]]
 # (session, state, typed text) while the user is in the flow
 TextHandler = Callable[[Session, ConversationState, str], Outcome]
 # (session, state, a photo/document/... the user sent) while in the flow
@@ -44,7 +52,16 @@ class Feature:
     # The feature's domain service, for the few cross-feature questions the Dialog asks.
     service: Any = None
     commands: dict[str, CommandHandler] = field(default_factory=dict)
+    # The buttons the feature answers: route class -> handler (see bot/services/routes.py).
+    routes: dict[type[Route], RouteHandler] = field(default_factory=dict)
     callbacks: dict[str, CallbackHandler] = field(default_factory=dict)
+    # Who may use the feature's commands and routes; `roles` overrides it for some of them
+    # (keyed by command name or route class). The Dialog checks it on every call.
+    role: Role = Role.ASN
+    roles: dict[str | type[Route], Role] = field(default_factory=dict)
+    # Roles this feature defines (Role.MENTOR by the mentors feature): who holds one, who all do.
+    role_checks: dict[Role, RoleCheck] = field(default_factory=dict)
+    role_members: dict[Role, RoleMembers] = field(default_factory=dict)
     text_flows: dict[str, TextHandler] = field(default_factory=dict)
     media_flows: dict[str, MediaHandler] = field(default_factory=dict)
     # Flow name -> what /batal does there (default: leave the flow).

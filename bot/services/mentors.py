@@ -19,6 +19,7 @@ from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import load_data_list
 from bot.services.replies import Button, Outcome, Reply, in_rows, keyboard, one_per_row
+from bot.services.roles import Role
 from bot.services.textutil import shorten
 from models import consultations as cq
 from models import repository as repo
@@ -87,6 +88,8 @@ class MentorService:
             callbacks={"m": self._callback},
             text_flows={MENTOR_INVITE: self._use_buttons},
             start_payloads={INVITE_PREFIX: self.open_invite},
+            role_checks={Role.MENTOR: self.is_active_mentor},
+            role_members={Role.MENTOR: self.active_mentor_ids},
         )
 
     def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:

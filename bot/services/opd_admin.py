@@ -10,12 +10,45 @@ from bot.services.feature import Feature
 from bot.services.nip import check_nip, format_nip
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard, one_per_row
+from bot.services.roles import Role
+from bot.services.routes import Route
 from models import repository as repo
 from models.tables import ConversationState, Opd
 
 OPD_ADMIN = "opd_admin"
 NAME_MIN, NAME_MAX = 3, 200
 HEAD_MIN = 3
+
+
+# ---- routes: the buttons of /opd ----------------------------------------------------------------
+
+
+class AskNewOpd(Route, prefix="o:a"):
+    pass
+
+
+class AskOpdToDeactivate(Route, prefix="o:d"):
+    pass
+
+
+class ListOpds(Route, prefix="o:l"):
+    pass
+
+
+class DeactivateOpd(Route, prefix="o:x"):
+    opd_id: int
+
+
+class SearchOpdForHead(Route, prefix="o:h"):
+    pass
+
+
+class ChooseOpdForHead(Route, prefix="o:k"):
+    opd_id: int
+
+
+class RemoveOpdHead(Route, prefix="o:r"):
+    opd_id: int
 
 
 class OpdAdminService:
@@ -26,54 +59,41 @@ class OpdAdminService:
         return Feature(
             name="opd_admin",
             service=self,
+            role=Role.ADMIN,
             commands={"opd": lambda s, st, a: self.menu(s, st.user_id)},
-            callbacks={"o": self._callback},
+            routes={
+                AskNewOpd: lambda s, u, r: self.ask(s, u, "add"),
+                AskOpdToDeactivate: lambda s, u, r: self.ask(s, u, "deactivate"),
+                ListOpds: lambda s, u, r: self.list_all(s),
+                DeactivateOpd: lambda s, u, r: self.deactivate(s, u, r.opd_id),
+                SearchOpdForHead: lambda s, u, r: self.ask(s, u, "head_search"),
+                ChooseOpdForHead: lambda s, u, r: self.choose_head(s, u, r.opd_id),
+                RemoveOpdHead: lambda s, u, r: self.remove_head(s, u, r.opd_id),
+            },
             text_flows={OPD_ADMIN: self.on_text},
         )
 
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        action = parts[0]
-        if action in ("a", "d"):
-            return self.ask(session, user_id, "add" if action == "a" else "deactivate")
-        if action == "l":
-            return self.list_all(session, user_id)
-        if action == "x":
-            return self.deactivate(session, user_id, int(parts[1]))
-        if action == "h":
-            return self.ask(session, user_id, "head_search")
-        if action == "k":
-            return self.choose_head(session, user_id, int(parts[1]))
-        if action == "r":
-            return self.remove_head(session, user_id, int(parts[1]))
-        raise ValueError(action)
-
     def menu(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         repo.clear_flow(repo.get_state(session, user_id))
         active = repo.active_opds(session)
         buttons = keyboard(
-            [Button(data="o:a", label="opd_add"), Button(data="o:d", label="opd_deactivate")],
-            [Button(data="o:l", label="opd_list"), Button(data="o:h", label="opd_head")],
+            [
+                Button(AskNewOpd(), label="opd_add"),
+                Button(AskOpdToDeactivate(), label="opd_deactivate"),
+            ],
+            [Button(ListOpds(), label="opd_list"), Button(SearchOpdForHead(), label="opd_head")],
         )
         return Outcome().add(Reply("opd/menu", {"count": len(active)}, buttons, edit=edit))
 
     def ask(self, session: Session, user_id: int, step: str) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         repo.set_flow(repo.get_state(session, user_id), OPD_ADMIN, step=step)
         return Outcome().add(Reply(f"opd/ask_{step}"))
 
-    def list_all(self, session: Session, user_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
+    def list_all(self, session: Session) -> Outcome:
         names = "\n".join(f"• {o.name}" for o in repo.active_opds(session))
         return Outcome().add(LongReply((Chunk("opd/list_head", {}, names),)))
 
     def on_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
-        if not self.ctx.is_admin(state.user_id):
-            repo.clear_flow(state)
-            return _forbidden()
         if state.step == "add":
             return self._add(session, state, text)
         if state.step == "head":
@@ -82,16 +102,14 @@ class OpdAdminService:
         if not matches:
             return Outcome().add(Reply("register/opd_not_found", {"text": text.strip()[:100]}))
         if state.step == "head_search":
-            buttons = [Button(data=f"o:k:{o.id}", text=o.name) for o in matches]
+            buttons = [Button(ChooseOpdForHead(o.id), text=o.name) for o in matches]
             return Outcome().add(Reply("opd/choose_head", {}, one_per_row(buttons)))
-        buttons = [Button(data=f"o:x:{o.id}", text=o.name) for o in matches]
+        buttons = [Button(DeactivateOpd(o.id), text=o.name) for o in matches]
         return Outcome().add(Reply("opd/choose_deactivate", {}, one_per_row(buttons)))
 
     # ---- the head (kepala) of an office, for the approval page of its proposals ----------------
 
     def choose_head(self, session: Session, user_id: int, opd_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         state = repo.get_state(session, user_id)
         opd = session.get(Opd, opd_id)
         if state.flow != OPD_ADMIN or state.step != "head_search":
@@ -99,12 +117,10 @@ class OpdAdminService:
         if opd is None or not opd.active:
             return Outcome(notice="opd_not_found", notice_alert=True)
         repo.set_flow(state, OPD_ADMIN, step="head", data={"opd_id": opd.id})
-        remove = [Button(data=f"o:r:{opd.id}", label="opd_head_remove")] if opd.head_name else []
+        remove = [Button(RemoveOpdHead(opd.id), label="opd_head_remove")] if opd.head_name else []
         return Outcome().add(Reply("opd/ask_head", _head_context(opd), keyboard(remove)))
 
     def remove_head(self, session: Session, user_id: int, opd_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         state = repo.get_state(session, user_id)
         opd = session.get(Opd, opd_id)
         if opd is None or state.step != "head" or (state.data or {}).get("opd_id") != opd_id:
@@ -137,8 +153,6 @@ class OpdAdminService:
         return Outcome(notice="saved").add(Reply("opd/head_saved", _head_context(opd)))
 
     def deactivate(self, session: Session, user_id: int, opd_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         opd = session.get(Opd, opd_id)
         if opd is None or not opd.active:
             return Outcome(notice="opd_not_found", notice_alert=True)
@@ -181,7 +195,3 @@ def _head_context(opd: Opd) -> dict[str, str]:
         "nip": format_nip(opd.head_nip) if opd.head_nip else "",
         "position": opd.head_position or f"Kepala {opd.name}",
     }
-
-
-def _forbidden() -> Outcome:
-    return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))

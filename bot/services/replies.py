@@ -10,13 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.services.routes import Route
+
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button. `label` is a key of templates/labels.yaml; `text` is literal data
-    (an option of a format, a draft's title) shown as it is."""
+    """An inline button. `data` is the route it leads to (bot/services/routes.py), kept as its
+    packed string; `label` is a key of templates/labels.yaml; `text` is literal data (an option
+    of a format, a draft's title) shown as it is."""
 
-    data: str
+    data: Route | str
     label: str | None = None
     text: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -24,6 +27,8 @@ class Button:
     def __post_init__(self) -> None:
         if (self.label is None) == (self.text is None):
             raise ValueError("a button has either a label key or a literal text")
+        if isinstance(self.data, Route):
+            object.__setattr__(self, "data", self.data.pack())
         if len(self.data.encode()) > 64:
             raise ValueError(f"callback data over 64 bytes: {self.data!r}")
 

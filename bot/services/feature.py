@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services.replies import Outcome
+from bot.services.replies import Button, Outcome
 from bot.services.roles import Role
 from bot.services.routes import Route
 from models.tables import ConversationState
@@ -28,6 +28,9 @@ RouteHandler = Callable[[Session, int, Any], Outcome]
 RoleCheck = Callable[[Session, int], bool]
 # (session): everyone holding that role now (their command menus show its commands)
 RoleMembers = Callable[[Session], list[int]]
+# (draft id) -> buttons this feature offers on an opened draft ("actions on an opened draft",
+# the extension point drafting shows below its own buttons; see features.build_dialog)
+DraftActions = Callable[[int], list[Button]]
 # (session, state, typed text) while the user is in the flow
 TextHandler = Callable[[Session, ConversationState, str], Outcome]
 # (session, state, a photo/document/... the user sent) while in the flow
@@ -62,6 +65,7 @@ class Feature:
     # Roles this feature defines (Role.MENTOR by the mentors feature): who holds one, who all do.
     role_checks: dict[Role, RoleCheck] = field(default_factory=dict)
     role_members: dict[Role, RoleMembers] = field(default_factory=dict)
+    draft_actions: DraftActions | None = None
     text_flows: dict[str, TextHandler] = field(default_factory=dict)
     media_flows: dict[str, MediaHandler] = field(default_factory=dict)
     # Flow name -> what /batal does there (default: leave the flow).

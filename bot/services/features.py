@@ -19,15 +19,24 @@ from bot.services.statistics import StatisticsService
 
 def build_dialog(ctx: ServiceContext) -> Dialog:
     consultations = consultation_features(ctx)
-    # A question typed instead of an answer can go to a mentor, pre-filled in a request.
-    drafting = DraftingService(ctx, ask_mentor=consultations[0].service.ask_about_draft)
+    documents = DocumentService(ctx).feature()
+    readiness = ReadinessService(ctx).feature()
+    competitions = CompetitionService(ctx).feature()
+    # Offered on an opened draft, in this order, below drafting's own buttons.
+    draft_actions = [f.draft_actions for f in (documents, readiness, competitions, *consultations)]
+    drafting = DraftingService(
+        ctx,
+        # A question typed instead of an answer can go to a mentor, pre-filled in a request.
+        ask_mentor=consultations[0].service.ask_about_draft,
+        draft_actions=[actions for actions in draft_actions if actions is not None],
+    )
     features = [
         RegistrationService(ctx).feature(),
         drafting.feature(),
         OpdAdminService(ctx).feature(),
-        CompetitionService(ctx).feature(),
-        DocumentService(ctx).feature(),
-        ReadinessService(ctx).feature(),
+        competitions,
+        documents,
+        readiness,
         StatisticsService(ctx).feature(),
         ExportService(ctx).feature(),
         BroadcastService(ctx).feature(),

@@ -33,6 +33,7 @@ from bot.paths import TEMPLATES_DIR
 from bot.services.answers import display_value
 from bot.services.completeness import assess
 from bot.services.context import ServiceContext
+from bot.services.documents.routes import DownloadDocx
 from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat, Section
 from bot.services.nip import format_nip
@@ -1024,7 +1025,14 @@ class DocumentService:
         self.ctx = ctx
 
     def feature(self) -> Feature:
-        return Feature(name="documents", service=self, callbacks={"u": self._callback})
+        return Feature(
+            name="documents",
+            service=self,
+            callbacks={"u": self._callback},
+            draft_actions=lambda draft_id: [
+                Button(DownloadDocx(draft_id), label="download_proposal")
+            ],
+        )
 
     def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
         kind, draft_id = parts[0], int(parts[1])

@@ -50,6 +50,7 @@ from bot.services.completeness import Completeness, assess
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat, Section
+from bot.services.readiness.routes import ReadinessReport
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard, one_per_row
 from bot.services.textutil import count_words
 from models import repository as repo
@@ -524,7 +525,14 @@ class ReadinessService:
         self.ctx = ctx
 
     def feature(self) -> Feature:
-        return Feature(name="readiness", service=self, callbacks={"q": self._callback})
+        return Feature(
+            name="readiness",
+            service=self,
+            callbacks={"q": self._callback},
+            draft_actions=lambda draft_id: [
+                Button(ReadinessReport(draft_id), label="check_readiness")
+            ],
+        )
 
     def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
         action, numbers = parts[0], [int(p) for p in parts[1:]]

@@ -7,7 +7,7 @@ transaction: the answer and the user's new place are committed together.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +24,15 @@ from bot.services.answers import (
 )
 from bot.services.completeness import Completeness, assess, word_progress
 from bot.services.context import ServiceContext
-from bot.services.feature import Feature
+from bot.services.drafting.routes import (
+    AskRename,
+    ChooseSectionToEdit,
+    ConfirmDelete,
+    ContinueDraft,
+    ListDrafts,
+    PreviewDraft,
+)
+from bot.services.feature import DraftActions, Feature
 from bot.services.formats import ProposalFormat, Section
 from bot.services.questions import looks_like_question, question_token
 from bot.services.readiness import section_advice
@@ -94,10 +102,17 @@ class DraftView:
 
 
 class DraftingService:
-    def __init__(self, ctx: ServiceContext, ask_mentor: AskMentor | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        ask_mentor: AskMentor | None = None,
+        draft_actions: Sequence[DraftActions] = (),
+    ) -> None:
         self.ctx = ctx
         # Set by the composition root when consultations run: "ask a mentor" about a question.
         self.ask_mentor = ask_mentor
+        # What other features offer on an opened draft (their Feature.draft_actions).
+        self.draft_actions = tuple(draft_actions)
 
     def feature(self) -> Feature:
         return Feature(
@@ -807,24 +822,20 @@ class DraftingService:
 
     def _summary_buttons(self, view: DraftView) -> Keyboard:
         draft_id = view.draft.id
-        first = [Button(data=f"d:e:{draft_id}", label="edit_section")]
+        first = [Button(ChooseSectionToEdit(draft_id), label="edit_section")]
         if _resume_key(view) is not None:  # nothing left to continue on a complete draft
-            first.insert(0, Button(data=f"d:c:{draft_id}", label="continue_draft"))
+            first.insert(0, Button(ContinueDraft(draft_id), label="continue_draft"))
+        offered = [button for actions in self.draft_actions for button in actions(draft_id)]
         return keyboard(
             first,
             [
-                Button(data=f"d:p:{draft_id}", label="preview"),
-                Button(data=f"d:r:{draft_id}", label="rename"),
+                Button(PreviewDraft(draft_id), label="preview"),
+                Button(AskRename(draft_id), label="rename"),
             ],
+            *in_rows(offered, 2),
             [
-                Button(data=f"u:w:{draft_id}", label="download_proposal"),
-                Button(data=f"q:v:{draft_id}", label="check_readiness"),
-            ],
-            [Button(data=f"t:d:{draft_id}", label="competitions_of_draft")],
-            [Button(data=f"k:nd:{draft_id}", label="consult_draft")],
-            [
-                Button(data=f"d:x:{draft_id}", label="delete"),
-                Button(data="d:l:0", label="my_drafts"),
+                Button(ConfirmDelete(draft_id), label="delete"),
+                Button(ListDrafts(0), label="my_drafts"),
             ],
         )
 

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from bot.services import limits
 from bot.services.answers import display_value
+from bot.services.consultations.routes import RequestAboutDraft
 from bot.services.context import ServiceContext
 from bot.services.drafting import DraftView
 from bot.services.feature import Feature, Media
@@ -169,6 +170,9 @@ class ConsultationService:
                 flow: partial(self._leave_flow, flow)
                 for flow in (REQUEST, CHAT, COMMENT, SCHEDULE, RETIME, CLOSE, CANCEL, RATING)
             },
+            draft_actions=lambda draft_id: [
+                Button(RequestAboutDraft(draft_id), label="consult_draft")
+            ],
         )
 
     def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:

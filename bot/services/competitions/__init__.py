@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from bot.services.competitions.routes import CompetitionsOfDraft
 from bot.services.context import ServiceContext
 from bot.services.deadlines import DeadlineError, days_left, parse_deadline
 from bot.services.feature import Feature
@@ -51,6 +52,9 @@ class CompetitionService:
                 EDIT_DEADLINE: self._on_deadline_text,
                 ADD_STAGE: self._on_new_text,
             },
+            draft_actions=lambda draft_id: [
+                Button(CompetitionsOfDraft(draft_id), label="competitions_of_draft")
+            ],
         )
 
     # ---- admin: /lomba ------------------------------------------------------------------------

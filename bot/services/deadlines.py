@@ -1,4 +1,5 @@
-"""Deadlines as people type them, in the region's time zone, stored in UTC."""
+"""Deadlines as people type them, in the region's time zone, stored in UTC (month words:
+bot.services.language)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,9 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services.textutil import MONTHS_ID
+from bot.services.language import month_number
 
 END_OF_DAY = time(23, 59)
-_MONTH_NAMES = {name.casefold(): number for number, name in enumerate(MONTHS_ID, start=1)}
-_MONTH_NAMES.update(
-    {
-        "jan": 1,
-        "feb": 2,
-        "peb": 2,
-        "mar": 3,
-        "apr": 4,
-        "mei": 5,
-        "jun": 6,
-        "jul": 7,
-        "agu": 8,
-        "agt": 8,
-        "agus": 8,
-        "sep": 9,
-        "sept": 9,
-        "okt": 10,
-        "nov": 11,
-        "nop": 11,
-        "des": 12,
-    }
-)
 _TIME = r"(?:\s*(?:pukul|jam|,)?\s*(?P<hour>\d{1,2})[.:](?P<minute>\d{2})(?:\s*(?:wib|wita|wit))?)?"
 _DAY_MONTH_YEAR = re.compile(
     r"^(?P<day>\d{1,2})[\s/.-]+(?P<month>[a-z]+|\d{1,2})\.?[\s/.-]+(?P<year>\d{4})" + _TIME + r"$"
@@ -54,7 +33,7 @@ def parse_deadline(text: str, tz: ZoneInfo) -> datetime:
     if match is None:
         raise DeadlineError(text)
     month_text = match["month"]
-    month = int(month_text) if month_text.isdigit() else _MONTH_NAMES.get(month_text)
+    month = int(month_text) if month_text.isdigit() else month_number(month_text)
     try:
         day = date(int(match["year"]), month or 0, int(match["day"]))
         at = time(int(match["hour"]), int(match["minute"])) if match["hour"] else END_OF_DAY

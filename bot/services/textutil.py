@@ -1,5 +1,8 @@
-"""Pure text helpers: Indonesian month/date parsing and formatting, word counts, and
-splitting long HTML/plain messages to fit Telegram's 4,096-character limit.
+"""Pure text helpers: word counts, shortening, names inside sentences, and splitting long
+HTML/plain messages to fit Telegram's 4,096-character limit.
+
+Dates, months and times live in bot.services.language; their names are re-exported here so
+older imports (``from bot.services.textutil import format_date_id``) keep working.
 
 Everything here is free of Telegram and database imports so it can be unit-tested in
 isolation and reused by handlers, the scheduler and exporters alike.
@@ -8,17 +11,28 @@ isolation and reused by handlers, the scheduler and exporters alike.
 from __future__ import annotations
 
 import bisect
-import calendar
 import html
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from itertools import accumulate
-from typing import Final, Literal, NamedTuple
-from zoneinfo import ZoneInfo
+from typing import Final
+
+from bot.services.language import (
+    MAX_YEARS_AHEAD,
+    MIN_YEAR,
+    MONTHS_ID,
+    MonthYear,
+    MonthYearError,
+    MonthYearErrorReason,
+    format_date_id,
+    format_datetime_id,
+    format_month_year,
+    parse_month_year,
+    phrase,
+)
 
 __all__ = [
     "CONTINUATION_SUFFIX",
@@ -43,178 +57,6 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------
-# Months
-# --------------------------------------------------------------------------------------
-
-MONTHS_ID: Final[tuple[str, ...]] = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-
-MIN_YEAR: Final = 2000
-"""Domain rule: innovations dated before 2000 are rejected as too early."""
-
-MAX_YEARS_AHEAD: Final = 3
-"""Domain rule: a month more than this many years after today's month is too late."""
-
-
-class MonthYear(NamedTuple):
-    """A calendar month; tuple order (year, month) makes comparisons chronological."""
-
-    year: int
-    month: int
-
-    @property
-    def iso(self) -> str:
-        """ISO-8601 ``YYYY-MM`` form, used as the stable storage/callback format."""
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @classmethod
-    def from_iso(cls, s: str) -> MonthYear:
-        """Parse the strict ``YYYY-MM`` storage form (not user input; see parse_month_year)."""
-        m = re.fullmatch(r"(\d{4})-(\d{2})", s.strip())
-        if m is None or not 1 <= int(m.group(2)) <= 12:
-            raise ValueError(f"not an ISO year-month (YYYY-MM): {s!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
-
-
-MonthYearErrorReason = Literal["unrecognised", "too_early", "too_late"]
-
-
-class MonthYearError(ValueError):
-    """Why a month/year answer was refused, so handlers can pick the right reply."""
-
-    def __init__(
-        self, reason: MonthYearErrorReason, text: str, value: MonthYear | None = None
-    ) -> None:
-        self.reason: MonthYearErrorReason = reason
-        self.text = text
-        self.value = value
-        detail = f" (parsed as {value.iso})" if value is not None else ""
-        super().__init__(f"{reason}: {text!r}{detail}")
-
-
-# Every spelling we have seen people use, Indonesian and English, full and abbreviated.
-_MONTH_WORDS: Final[dict[str, int]] = {
-    **{name.lower(): i for i, name in enumerate(MONTHS_ID, start=1)},
-    # Indonesian abbreviations and older spellings
-    "jan": 1,
-    "feb": 2,
-    "peb": 2,
-    "pebruari": 2,
-    "mar": 3,
-    "apr": 4,
-    "jun": 6,
-    "jul": 7,
-    "agu": 8,
-    "agt": 8,
-    "ags": 8,
-    "agus": 8,
-    "agust": 8,
-    "sep": 9,
-    "sept": 9,
-    "okt": 10,
-    "nov": 11,
-    "nop": 11,
-    "nopember": 11,
-    "des": 12,
-    # English
-    "january": 1,
-    "february": 2,
-    "march": 3,
-    "may": 5,
-    "june": 6,
-    "july": 7,
-    "aug": 8,
-    "august": 8,
-    "oct": 10,
-    "october": 10,
-    "dec": 12,
-    "december": 12,
-}
-
-_YEAR = r"(?P<year>\d{4}|'\d{2}|\d{2})"
-_NAMED_RE: Final = re.compile(
-    r"(?:(?P<day>\d{1,2})[\s/-]+)?(?P<name>[a-z]+)\.?[\s,/-]*"
-    r"(?:tahun\s+|thn\.?\s+|th\.?\s+)?" + _YEAR
-)
-_NUM_MY_RE: Final = re.compile(r"(?P<month>\d{1,2})\s*(?:[/.-]|\s)\s*" + _YEAR)
-_NUM_YM_RE: Final = re.compile(r"(?P<year>\d{4})\s*(?:[/.-]|\s)\s*(?P<month>\d{1,2})")
-_NUM_DMY_RE: Final = re.compile(
-    r"(?P<day>\d{1,2})\s*(?P<sep>[/.-])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*(?P<year>\d{4}|\d{2})"
-)
-_NUM_YMD_RE: Final = re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})")
-_FILLER_RE: Final = re.compile(r"^(?:tanggal|tgl\.?|bulan|bln\.?)\s+")
-_APOSTROPHES: Final = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
-
-
-def _year_value(raw: str) -> int:
-    """Two-digit years ("'25", "25") always mean 20xx: nobody here means the 1900s."""
-    digits = raw.lstrip("'")
-    return 2000 + int(digits) if len(digits) == 2 else int(digits)
-
-
-def _recognise(norm: str) -> tuple[int, int, int | None] | None:
-    """Return (year, month, day-or-None) for a normalised string, or None if unrecognised."""
-    if m := _NAMED_RE.fullmatch(norm):
-        month = _MONTH_WORDS.get(m.group("name"))
-        if month is None:
-            return None
-        day = m.group("day")
-        return _year_value(m.group("year")), month, int(day) if day else None
-    if m := _NUM_DMY_RE.fullmatch(norm):
-        return _year_value(m.group("year")), int(m.group("month")), int(m.group("day"))
-    if m := _NUM_YMD_RE.fullmatch(norm):
-        return int(m.group("year")), int(m.group("month")), int(m.group("day"))
-    if m := _NUM_YM_RE.fullmatch(norm):
-        return int(m.group("year")), int(m.group("month")), None
-    if m := _NUM_MY_RE.fullmatch(norm):
-        return _year_value(m.group("year")), int(m.group("month")), None
-    return None
-
-
-def parse_month_year(text: str, *, today: date) -> MonthYear:
-    """Read a month and year typed by a person, the many ways Indonesians write it.
-
-    Full dates ("12 Maret 2025", "12/03/2025", day first) yield their month. Raises
-    MonthYearError with ``reason`` "unrecognised", "too_early" (before MIN_YEAR) or
-    "too_late" (after today's month plus MAX_YEARS_AHEAD years); the latter two carry
-    the parsed ``value`` so the reply can echo what was understood.
-    """
-    norm = " ".join(text.translate(_APOSTROPHES).lower().split())
-    norm = _FILLER_RE.sub("", norm).rstrip(".!").rstrip()
-    found = _recognise(norm)
-    if found is None:
-        raise MonthYearError("unrecognised", text)
-    year, month, day = found
-    if not 1 <= month <= 12 or year < 1:
-        raise MonthYearError("unrecognised", text)
-    if day is not None and not 1 <= day <= calendar.monthrange(year, month)[1]:
-        raise MonthYearError("unrecognised", text)
-    value = MonthYear(year, month)
-    if year < MIN_YEAR:
-        raise MonthYearError("too_early", text, value)
-    if value > MonthYear(today.year + MAX_YEARS_AHEAD, today.month):
-        raise MonthYearError("too_late", text, value)
-    return value
-
-
-def format_month_year(m: MonthYear) -> str:
-    """Human Indonesian form, e.g. "Maret 2025", for replies and documents."""
-    return f"{MONTHS_ID[m.month - 1]} {m.year}"
-
-
-# --------------------------------------------------------------------------------------
 # Word counting
 # --------------------------------------------------------------------------------------
 
@@ -235,55 +77,6 @@ def count_words(text: str) -> int:
     ("—", "...", "🙏") are ignored so decoration does not inflate the count.
     """
     return sum(1 for token in text.split() if _is_word(token))
-
-
-# --------------------------------------------------------------------------------------
-# Dates and times
-# --------------------------------------------------------------------------------------
-
-_ID_TZ_LABELS: Final[dict[str, str]] = {
-    "Asia/Jakarta": "WIB",
-    "Asia/Pontianak": "WIB",
-    "Asia/Makassar": "WITA",
-    "Asia/Ujung_Pandang": "WITA",
-    "Asia/Jayapura": "WIT",
-}
-
-
-def format_date_id(d: date | datetime) -> str:
-    """Indonesian long date, e.g. "23 November 2026" (datetimes use their own wall date)."""
-    return f"{d.day} {MONTHS_ID[d.month - 1]} {d.year}"
-
-
-def _format_offset(offset: timedelta | None) -> str:
-    """Render a UTC offset Indonesian-style ("UTC+07.00"); zero offset is plain "UTC"."""
-    if not offset:
-        return "UTC"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}.{mins:02d}"
-
-
-def _tz_label(tz: ZoneInfo, local: datetime) -> str:
-    """WIB/WITA/WIT for Indonesian zones; else a letter abbreviation or the UTC offset."""
-    if tz.key in _ID_TZ_LABELS:
-        return _ID_TZ_LABELS[tz.key]
-    name = local.tzname() or ""
-    if name.isalpha() and name.isascii():
-        return name
-    return _format_offset(local.utcoffset())
-
-
-def format_datetime_id(dt: datetime, tz: ZoneInfo) -> str:
-    """Deadline-style text, e.g. "23 Agustus 2026 pukul 23.59 WITA", in the user's zone.
-
-    Naive datetimes are taken as UTC, matching how timestamps are stored.
-    """
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        dt = dt.replace(tzinfo=UTC)
-    local = dt.astimezone(tz)
-    return f"{format_date_id(local)} pukul {local:%H.%M} {_tz_label(tz, local)}"
 
 
 # --------------------------------------------------------------------------------------
@@ -320,7 +113,7 @@ def shorten(text: str, limit: int, *, collapse: bool = True) -> str:
 
 TELEGRAM_MESSAGE_LIMIT: Final = 4096
 
-CONTINUATION_SUFFIX = " (lanjutan)"
+CONTINUATION_SUFFIX = " " + phrase("continuation")
 """HTML appended to a block's head on continuation messages; reassign to change it."""
 
 _BLOCK_SEPARATOR: Final = "\n\n"

@@ -251,6 +251,8 @@ class Dialog:
             return None
         if role is Role.MENTOR:
             return Outcome(notice="mentor_only", notice_alert=True).add(Reply("mentor/not_mentor"))
+        if button:  # a pressed (or forged) admin button: a toast only, nothing else
+            return Outcome(notice="forbidden", notice_alert=True)
         return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
 
     def non_text(self, user_id: int, media: Media | str) -> Outcome:

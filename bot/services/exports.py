@@ -34,12 +34,12 @@ from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import Section
 from bot.services.replies import DocumentReply, Outcome, Reply
+from bot.services.report_routes import RequestExport
+from bot.services.roles import Role
 from bot.services.statistics import (
     DraftFact,
     consultation_rows,
     draft_facts,
-    forbidden,
-    forbidden_notice,
     opds_without_innovation,
 )
 from models.competitions import Competition, DraftLink
@@ -367,21 +367,13 @@ class ExportService:
         return Feature(
             name="exports",
             service=self,
+            role=Role.ADMIN,
             commands={"ekspor": lambda s, st, a: self.request(s, st.user_id)},
-            callbacks={"e": self._callback},
+            routes={RequestExport: lambda s, u, r: self.request(s, u)},
         )
-
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return forbidden_notice()
-        if parts[0] != "x":
-            raise ValueError(parts[0])
-        return self.request(session, user_id)
 
     def request(self, session: Session, user_id: int) -> Outcome:
         """Queue an export for this admin; the export source builds and sends it."""
-        if not self.ctx.is_admin(user_id):
-            return forbidden()
         now = self.ctx.now()
         busy = session.exec(
             select(ExportRequest).where(

@@ -26,6 +26,8 @@ from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat
 from bot.services.readiness import Readiness, assess_readiness, ticked_indicators_of_many
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard
+from bot.services.report_routes import RefreshStatistics, RequestExport
+from bot.services.roles import Role
 from bot.services.textutil import format_datetime_id, with_year
 from models import repository as repo
 from models.competitions import Competition, DraftLink, Stage
@@ -330,20 +332,12 @@ class StatisticsService:
         return Feature(
             name="statistics",
             service=self,
+            role=Role.ADMIN,
             commands={"statistik": lambda s, st, a: self.overview(s, st.user_id)},
-            callbacks={"s": self._callback},
+            routes={RefreshStatistics: lambda s, u, r: self.overview(s, u)},
         )
 
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return forbidden_notice()
-        if parts[0] != "r":
-            raise ValueError(parts[0])
-        return self.overview(session, user_id)
-
     def overview(self, session: Session, user_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return forbidden()
         overview = collect_overview(session, self.ctx)
         consultations = overview.consultations
         context = {
@@ -360,8 +354,8 @@ class StatisticsService:
         chunks.append(Chunk("admin/stats_no_innovation", context, names))
         buttons = keyboard(
             [
-                Button(data="s:r", label="stats_refresh"),
-                Button(data="e:x", label="stats_export"),
+                Button(RefreshStatistics(), label="stats_refresh"),
+                Button(RequestExport(), label="stats_export"),
             ]
         )
         return Outcome().add(LongReply(tuple(chunks), buttons))

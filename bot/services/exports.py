@@ -16,10 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-import yaml
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -28,11 +26,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, func, select
 
-from bot.paths import TEMPLATES_DIR
 from bot.services.answers import display_value
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import Section
+from bot.services.language import words
 from bot.services.replies import DocumentReply, Outcome, Reply
 from bot.services.report_routes import RequestExport
 from bot.services.roles import Role
@@ -86,11 +84,16 @@ def build_workbook(ctx: ServiceContext, progress: Progress | None = None) -> Exp
     sheet = workbook.active
     assert sheet is not None
     _proposals(sheet, ctx, facts, links, progress)
-    _coverage(workbook.create_sheet("Cakupan OPD"), ctx, opds, users, facts, without)
+    sheets = _workbook_words()["sheets"]
+    _coverage(workbook.create_sheet(sheets["coverage"]["title"]), ctx, opds, users, facts, without)
     names = {u.id: u.full_name or str(u.id) for u in users}
     titles = {f.draft.id: f.title for f in facts}
-    _consultations(workbook.create_sheet("Konsultasi"), ctx, consultations, names, titles)
-    _about(workbook.create_sheet("Keterangan"), ctx, len(facts), len(opds), consultations)
+    _consultations(
+        workbook.create_sheet(sheets["consultations"]["title"]), ctx, consultations, names, titles
+    )
+    _about(
+        workbook.create_sheet(sheets["about"]["title"]), ctx, len(facts), len(opds), consultations
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     stamp = ctx.now().astimezone(ctx.tz).strftime("%Y%m%d_%H%M")
@@ -120,27 +123,11 @@ def _proposals(
     links: dict[int, list[tuple[DraftLink, str]]],
     progress: Progress | None,
 ) -> None:
-    sheet.title = "Usulan"
+    layout = _workbook_words()["sheets"]["proposals"]
+    cells = _workbook_words()["cells"]
+    sheet.title = layout["title"]
     columns = section_columns(ctx)
-    fixed = [
-        "No.",
-        "ID draf",
-        "Judul",
-        "Format",
-        "Penyusun",
-        "OPD",
-        "Tahapan",
-        "Kelengkapan (%)",
-        "Bagian wajib belum diisi",
-        "Siap",
-        "Perkiraan skor IID",
-        "Skor IID maksimum",
-        "Lomba",
-        "Dikirim ke lomba",
-        "Tanggal dikirim",
-        "Dibuat",
-        "Terakhir diubah",
-    ]
+    fixed = _headers(layout)
     _header(sheet, [*fixed, *(s.title for s in columns)])
     for number, fact in enumerate(facts, start=1):
         readiness = fact.readiness
@@ -154,7 +141,7 @@ def _proposals(
             fact.stage,
             readiness.completeness.percent,
             "; ".join(s.title for s in readiness.missing_sections),
-            "Ya" if readiness.is_ready else "Belum",
+            cells["ready"] if readiness.is_ready else cells["not_ready"],
             # Numbers, so the coordinator can sort and sum them.
             readiness.score if readiness.has_checklist else None,
             readiness.max_score if readiness.has_checklist else None,
@@ -168,8 +155,7 @@ def _proposals(
         _append(sheet, row)
         if progress and number % PROGRESS_EVERY == 0:
             progress(number, len(facts))
-    widths = [6, 9, 40, 14, 24, 30, 12, 12, 40, 8, 12, 12, 30, 16, 17, 17, 17]
-    _widths(sheet, widths + [40] * len(columns))
+    _widths(sheet, _column_widths(layout) + [layout["section_width"]] * len(columns))
 
 
 def _competition_cells(ctx: ServiceContext, links: list[tuple[DraftLink, str]]) -> list[Any]:
@@ -200,9 +186,8 @@ def _draft_links(session: Session) -> dict[int, list[tuple[DraftLink, str]]]:
     return links
 
 
-@cache
 def _workbook_words() -> dict[str, Any]:
-    return yaml.safe_load((TEMPLATES_DIR / "data" / "workbook.yaml").read_text(encoding="utf-8"))
+    return words("workbook")
 
 
 def _coverage(
@@ -220,30 +205,21 @@ def _coverage(
         f.opd.id for f in facts if f.opd and f.draft.created_at.astimezone(ctx.tz).year == year
     )
     ready = Counter(f.opd.id for f in facts if f.opd and f.readiness.is_ready)
-    _header(
-        sheet,
-        [
-            "OPD",
-            "Status",
-            "Pengguna terdaftar",
-            "Draf",
-            f"Draf tahun {year}",
-            "Siap",
-            "Satu Instansi Satu Inovasi",
-        ],
-    )
+    layout = _workbook_words()["sheets"]["coverage"]
+    cells = _workbook_words()["cells"]
+    _header(sheet, _headers(layout, year=year))
     for opd in opds:
         if not opd.active:
-            coverage = "—"
+            coverage = cells["unknown"]
         elif opd.id in without:
-            coverage = f"Belum ada inovasi tahun {year}"
+            coverage = cells["not_covered"].format(year=year)
         else:
-            coverage = "Sudah"
+            coverage = cells["covered"]
         _append(
             sheet,
             [
                 opd.name,
-                "Aktif" if opd.active else "Nonaktif",
+                cells["active"] if opd.active else cells["inactive"],
                 people[opd.id],
                 drafts[opd.id],
                 this_year[opd.id],
@@ -251,7 +227,7 @@ def _coverage(
                 coverage,
             ],
         )
-    _widths(sheet, [40, 10, 12, 8, 12, 8, 28])
+    _widths(sheet, _column_widths(layout))
 
 
 def _consultations(
@@ -261,23 +237,12 @@ def _consultations(
     names: dict[int, str],
     titles: dict[int | None, str],
 ) -> None:
-    headers = [
-        "ID",
-        "Status",
-        "Topik",
-        "ASN",
-        "Mentor",
-        "Draf",
-        "Dibuat",
-        "Diterima mentor",
-        "Jawaban pertama mentor",
-        "Selesai",
-        "Penilaian",
-    ]
-    _header(sheet, headers)
+    layout = _workbook_words()["sheets"]["consultations"]
+    _header(sheet, _headers(layout))
     if rows is None:
-        _append(sheet, ["Data konsultasi belum tersedia di pemasangan ini."])
-        _widths(sheet, [50])
+        note, width = layout["unavailable"]
+        _append(sheet, [note])
+        _widths(sheet, [width])
         return
     for row in rows:
         _append(
@@ -285,7 +250,7 @@ def _consultations(
             [
                 row["id"],
                 _workbook_words()["consultation_status"].get(row["status"], row["status"]),
-                row["topic"] or "Umum",
+                row["topic"] or _workbook_words()["cells"]["general_topic"],
                 names.get(row["asn_id"], ""),
                 names.get(row["mentor_id"], "") if row["mentor_id"] else "",
                 titles.get(row["draft_id"], "") if row["draft_id"] else "",
@@ -296,7 +261,7 @@ def _consultations(
                 row["rating"],
             ],
         )
-    _widths(sheet, [8, 12, 30, 24, 24, 30, 17, 17, 17, 17, 10])
+    _widths(sheet, _column_widths(layout))
 
 
 def _about(
@@ -306,18 +271,29 @@ def _about(
     opds: int,
     consultations: list[dict[str, Any]] | None,
 ) -> None:
-    _header(sheet, ["Keterangan", "Nilai"])
+    layout = _workbook_words()["sheets"]["about"]
+    label = layout["rows"]
+    _header(sheet, _headers(layout))
+    unknown = _workbook_words()["cells"]["unknown"]
     rows: list[list[Any]] = [
-        ["Daerah", ctx.region_name],
-        ["Dibuat pada", _local(ctx, ctx.now())],
-        ["Zona waktu", ctx.tz.key],
-        ["Jumlah usulan", drafts],
-        ["Jumlah OPD", opds],
-        ["Jumlah konsultasi", "—" if consultations is None else len(consultations)],
+        [label["region"], ctx.region_name],
+        [label["made_at"], _local(ctx, ctx.now())],
+        [label["time_zone"], ctx.tz.key],
+        [label["proposals"], drafts],
+        [label["opds"], opds],
+        [label["consultations"], unknown if consultations is None else len(consultations)],
     ]
     for row in rows:
         _append(sheet, row)
-    _widths(sheet, [24, 40])
+    _widths(sheet, _column_widths(layout))
+
+
+def _headers(layout: dict[str, Any], **params: object) -> list[str]:
+    return [header.format(**params) for header, _ in layout["columns"]]
+
+
+def _column_widths(layout: dict[str, Any]) -> list[int]:
+    return [width for _, width in layout["columns"]]
 
 
 def _header(sheet: Worksheet, names: list[str]) -> None:

@@ -6,9 +6,11 @@ that CLDR does not list ("Pebruari", "Nop", "Jum'at", "besok") are data in
 ``templates/data/language/<locale>.yaml``.
 
 The seam for a second language: every word is looked up by key per locale — ``phrase(key,
-locale=...)``, ``month_name(n, locale=...)``, ``format_date_id(d, locale=...)`` all default to
-``DEFAULT_LOCALE`` ("id"). A second language adds its YAML file (same keys) and passes its
-locale; nothing here translates anything yet.
+locale=...)``, ``words(file, locale=...)`` (the words of a data file such as the workbook's
+column headers), ``month_name(n, locale=...)``, ``format_date_id(d, locale=...)`` all default to
+``DEFAULT_LOCALE`` ("id"). A second language adds ``templates/data/language/<locale>.yaml`` and
+``templates/data/<locale>/<file>.yaml`` (same keys) and passes its locale; nothing here
+translates anything yet.
 
 Reading stays hand-written, on purpose. dateparser (``languages=["id"]``) was measured against
 the inputs people really type (the table in tests/test_language_dates.py): it drops the time
@@ -55,6 +57,7 @@ __all__ = [
     "parse_month_year",
     "parse_session_time",
     "phrase",
+    "words",
 ]
 
 DEFAULT_LOCALE: Final = "id"
@@ -67,6 +70,14 @@ LANGUAGE_DIR: Final = DATA_DIR / "language"
 @cache
 def _language(locale: str) -> dict[str, Any]:
     return yaml.safe_load((LANGUAGE_DIR / f"{locale}.yaml").read_text(encoding="utf-8"))
+
+
+@cache
+def words(file: str, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
+    """The words of data file `file` ("workbook", "statistics"): templates/data/<file>.yaml for
+    Indonesian, templates/data/<locale>/<file>.yaml for another language."""
+    folder = DATA_DIR if locale == DEFAULT_LOCALE else DATA_DIR / locale
+    return yaml.safe_load((folder / f"{file}.yaml").read_text(encoding="utf-8"))
 
 
 def phrase(key: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:

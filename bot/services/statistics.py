@@ -24,11 +24,12 @@ from bot.services.context import ServiceContext
 from bot.services.deadlines import days_left
 from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat
+from bot.services.language import draft_name, format_datetime_id, words
 from bot.services.readiness import Readiness, assess_readiness, ticked_indicators_of_many
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard
 from bot.services.report_routes import RefreshStatistics, RequestExport
 from bot.services.roles import Role
-from bot.services.textutil import format_datetime_id, with_year
+from bot.services.textutil import with_year
 from models import repository as repo
 from models.competitions import Competition, DraftLink, Stage
 from models.db import Database
@@ -37,8 +38,8 @@ from models.tables import Draft, Opd, User
 log = logging.getLogger(__name__)
 
 STAGE_KEY = "tahapan"  # the section that says how far an innovation is
-NO_STAGE = "Belum diisi"
-NO_OPD = "(tanpa OPD)"
+NO_STAGE: str = words("statistics")["no_stage"]
+NO_OPD: str = words("statistics")["no_opd"]
 DEADLINES_SHOWN = 10
 CLOSED_STATES = frozenset({"closed", "cancelled", "expired"})
 
@@ -56,7 +57,7 @@ class DraftFact:
 
     @property
     def title(self) -> str:
-        return self.draft.title or self.answers.get("nama") or f"Draf #{self.draft.id}"
+        return draft_name(self.draft.title, self.answers, self.draft.id)
 
     @property
     def stage(self) -> str:
@@ -309,16 +310,17 @@ def _median(values: list[timedelta]) -> timedelta | None:
 
 def format_duration(value: timedelta | None) -> str:
     """ "2 hari 3 jam", "5 jam 10 menit", "12 menit"; "—" when unknown."""
+    text = words("statistics")["duration"]
     if value is None:
-        return "—"
+        return text["unknown"]
     minutes = max(0, round(value.total_seconds() / 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days} hari {hours} jam" if hours else f"{days} hari"
+        return text["days_hours" if hours else "days"].format(days=days, hours=hours)
     if hours:
-        return f"{hours} jam {minutes} menit" if minutes else f"{hours} jam"
-    return f"{minutes} menit"
+        return text["hours_minutes" if minutes else "hours"].format(hours=hours, minutes=minutes)
+    return text["minutes"].format(minutes=minutes)
 
 
 # ---- the feature: /statistik ---------------------------------------------------------------------
@@ -350,7 +352,8 @@ class StatisticsService:
         chunks.append(Chunk("admin/stats_opd", context, self._opd_lines(overview)))
         chunks.append(Chunk("admin/stats_consultations", context))
         chunks.append(Chunk("admin/stats_deadlines", context, self._deadline_lines(overview)))
-        names = "\n".join(f"• {name}" for name in overview.opds_without_innovation)
+        line = words("statistics")["no_innovation_line"]
+        names = "\n".join(line.format(name=name) for name in overview.opds_without_innovation)
         chunks.append(Chunk("admin/stats_no_innovation", context, names))
         buttons = keyboard(
             [
@@ -361,22 +364,39 @@ class StatisticsService:
         return Outcome().add(LongReply(tuple(chunks), buttons))
 
     def _opd_lines(self, overview: Overview) -> str:
+        text = words("statistics")
         lines = []
         for row in overview.opd_rows:
             stages = ", ".join(
-                f"{name} {row.by_stage[name]}" for name in overview.stages if row.by_stage.get(name)
+                text["opd_stage"].format(name=name, count=row.by_stage[name])
+                for name in overview.stages
+                if row.by_stage.get(name)
             )
-            lines.append(f"• {row.name}: {row.drafts} draf ({stages}); {row.ready} siap")
+            lines.append(
+                text["opd_line"].format(
+                    name=row.name, drafts=row.drafts, stages=stages, ready=row.ready
+                )
+            )
         return "\n".join(lines)
 
     def _deadline_lines(self, overview: Overview) -> str:
+        text = words("statistics")
         lines = []
         for row in overview.deadlines:
-            when = format_datetime_id(row.deadline_at, self.ctx.tz)
-            days = "hari ini" if row.days <= 0 else f"{row.days} hari lagi"
+            days = (
+                text["deadline_today"]
+                if row.days <= 0
+                else text["deadline_days_left"].format(days=row.days)
+            )
             lines.append(
-                f"• {row.competition} — {row.stage}: {when} ({days}); "
-                f"{row.linked} draf terkait, {row.not_ready} belum siap"
+                text["deadline_line"].format(
+                    competition=row.competition,
+                    stage=row.stage,
+                    when=format_datetime_id(row.deadline_at, self.ctx.tz),
+                    days=days,
+                    linked=row.linked,
+                    not_ready=row.not_ready,
+                )
             )
         return "\n".join(lines)
 

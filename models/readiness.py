@@ -3,7 +3,7 @@
 - `draft_indicators`: the IID evidence an ASN ticked for a draft, with the level it reaches.
 - `broadcasts` / `broadcast_deliveries`: an admin's broadcast and each recipient's delivery,
   claimed before sending so a restart never sends a message twice.
-- `export_requests`: an XLSX export asked for in the chat, built in the background.
+- `export_requests`: in models/exports.py (re-exported here).
 """
 
 from __future__ import annotations
@@ -91,14 +91,5 @@ class BroadcastDelivery(SQLModel, table=True):
     updated_at: datetime = _created_at()
 
 
-class ExportRequest(SQLModel, table=True):
-    """An XLSX export for an admin: pending, running, done or failed."""
-
-    __tablename__ = "export_requests"
-
-    id: int | None = Field(default=None, primary_key=True)
-    admin_id: int = _user_fk()
-    status: str = Field(default="pending", max_length=16)
-    requested_at: datetime = _created_at()
-    started_at: datetime | None = _optional_time()
-    finished_at: datetime | None = _optional_time()
+# Moved to models/exports.py; re-exported so models/tables.py and older imports still find it.
+from models.exports import ExportRequest  # noqa: E402

@@ -23,8 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import or_, update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from bot.services.answers import display_value
 from bot.services.context import ServiceContext
@@ -40,9 +39,10 @@ from bot.services.statistics import (
     draft_facts,
     opds_without_innovation,
 )
-from models.competitions import Competition, DraftLink
-from models.readiness import ExportRequest
-from models.tables import Draft, Opd, User
+from models import statistics as rq
+from models.competitions import DraftLink
+from models.exports import ExportRequest, claim_export, export_in_progress, waiting_exports
+from models.tables import Opd, User
 
 KIND = "exports"  # the scheduler source that builds requested exports
 PROGRESS_EVERY = 250  # rows between two progress reports
@@ -74,8 +74,8 @@ def build_workbook(ctx: ServiceContext, progress: Progress | None = None) -> Exp
     the proposals sheet is, every PROGRESS_EVERY rows."""
     with ctx.db.session() as session:
         facts = draft_facts(session, ctx)
-        opds = list(session.exec(select(Opd).order_by(col(Opd.name))))
-        users = list(session.exec(select(User)))
+        opds = rq.all_opds(session)
+        users = rq.all_users(session)
         active = [o for o in opds if o.active]
         without = {o.id for o in opds_without_innovation(ctx, active, facts)}
         links = _draft_links(session)
@@ -175,11 +175,7 @@ def _competition_cells(ctx: ServiceContext, links: list[tuple[DraftLink, str]]) 
 
 
 def _draft_links(session: Session) -> dict[int, list[tuple[DraftLink, str]]]:
-    rows = session.exec(
-        select(DraftLink, Competition)
-        .join(Competition, col(Competition.id) == col(DraftLink.competition_id))
-        .order_by(col(Competition.year), col(Competition.name))
-    ).all()
+    rows = rq.links_with_competitions(session)
     links: dict[int, list[tuple[DraftLink, str]]] = {}
     for link, competition in rows:
         links.setdefault(link.draft_id, []).append((link, f"{competition.name} {competition.year}"))
@@ -351,16 +347,11 @@ class ExportService:
     def request(self, session: Session, user_id: int) -> Outcome:
         """Queue an export for this admin; the export source builds and sends it."""
         now = self.ctx.now()
-        busy = session.exec(
-            select(ExportRequest).where(
-                ExportRequest.admin_id == user_id,
-                col(ExportRequest.status).in_(("pending", "running")),
-            )
-        ).first()
+        busy = export_in_progress(session, user_id)
         if busy is not None and not self._stale(busy, now):
             return Outcome().add(Reply("admin/export_busy"))
         session.add(ExportRequest(admin_id=user_id, requested_at=now))
-        drafts = session.exec(select(func.count()).select_from(Draft)).one()
+        drafts = rq.count_drafts(session)
         context = {"drafts": drafts, "large": drafts >= LARGE_EXPORT}
         return Outcome(notice="export_queued", rebuild=(KIND,)).add(
             Reply("admin/export_started", context)
@@ -370,9 +361,7 @@ class ExportService:
 
     def wake_times(self, now: datetime) -> list[datetime]:
         with self.ctx.db.session() as session:
-            waiting = session.exec(
-                select(ExportRequest).where(col(ExportRequest.status).in_(("pending", "running")))
-            ).all()
+            waiting = waiting_exports(session)
         due = [r for r in waiting if r.status == "pending" or self._stale(r, now)]
         return [now] if due else []
 
@@ -380,28 +369,7 @@ class ExportService:
         """Take the oldest waiting export (or one whose process died); None when none is left.
         A conditional update: of two processes only one gets a given export."""
         with self.ctx.db.session() as session:
-            candidates = session.exec(
-                select(ExportRequest.id)
-                .where(col(ExportRequest.status).in_(("pending", "running")))
-                .order_by(col(ExportRequest.id))
-            ).all()
-            for request_id in candidates:
-                claimed = session.execute(
-                    update(ExportRequest)
-                    .where(
-                        col(ExportRequest.id) == request_id,
-                        col(ExportRequest.status).in_(("pending", "running")),
-                        or_(
-                            col(ExportRequest.started_at).is_(None),
-                            col(ExportRequest.started_at) < now - STALE_AFTER,
-                        ),
-                    )
-                    .values(status="running", started_at=now)
-                )
-                if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                    session.expire_all()
-                    return session.get(ExportRequest, request_id)
-        return None
+            return claim_export(session, now, STALE_AFTER)
 
     def finish(self, request_id: int, ok: bool, now: datetime) -> None:
         with self.ctx.db.session() as session:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.services.answers import display_value
 from bot.services.context import ServiceContext
@@ -31,7 +31,7 @@ from bot.services.report_routes import RefreshStatistics, RequestExport
 from bot.services.roles import Role
 from bot.services.textutil import with_year
 from models import repository as repo
-from models.competitions import Competition, DraftLink, Stage
+from models import statistics as rq
 from models.db import Database
 from models.tables import Draft, Opd, User
 
@@ -114,12 +114,12 @@ class Overview:
 
 
 def draft_facts(session: Session, ctx: ServiceContext) -> list[DraftFact]:
-    drafts = list(session.exec(select(Draft).order_by(col(Draft.id))))
+    drafts = rq.all_drafts(session)
     ids = [d.id for d in drafts if d.id is not None]
     answers = repo.answers_of_many(session, ids)
     ticked = ticked_indicators_of_many(session, ids)
-    users = {u.id: u for u in session.exec(select(User))}
-    opds = {o.id: o for o in session.exec(select(Opd))}
+    users = {u.id: u for u in rq.all_users(session)}
+    opds = {o.id: o for o in rq.all_opds(session)}
     facts = []
     for draft in drafts:
         assert draft.id is not None
@@ -158,7 +158,7 @@ def collect_overview(session: Session, ctx: ServiceContext) -> Overview:
         for name, items in sorted(per_opd.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
     active = repo.active_opds(session)
-    registered = [u for u in session.exec(select(User)) if repo.registered(u)]
+    registered = [u for u in rq.all_users(session) if repo.registered(u)]
     return Overview(
         now=now,
         year=year,
@@ -191,16 +191,10 @@ def upcoming_deadlines(
 ) -> list[DeadlineRow]:
     """The next deadlines, with how many drafts entered in that competition are not ready."""
     now = ctx.now()
-    stages = session.exec(
-        select(Stage, Competition)
-        .join(Competition, col(Competition.id) == Stage.competition_id)
-        .where(Stage.deadline_at >= now)
-        .order_by(col(Stage.deadline_at))
-        .limit(DEADLINES_SHOWN)
-    ).all()
+    stages = rq.next_stages(session, now, DEADLINES_SHOWN)
     ready = {f.draft.id: f.readiness.is_ready for f in facts}
     links: dict[int, list[int]] = defaultdict(list)
-    for link in session.exec(select(DraftLink).where(col(DraftLink.submitted_at).is_(None))):
+    for link in rq.unsubmitted_links(session):
         links[link.competition_id].append(link.draft_id)
     rows = []
     for stage, competition in stages:
@@ -265,20 +259,15 @@ def consultation_rows(db: Database) -> list[dict[str, Any]] | None:
 
 
 def _read_consultations(session: Session, models: Any) -> list[dict[str, Any]]:
-    consultation, offer, relayed = (
-        models.Consultation,
-        models.ConsultationOffer,
-        models.RelayedMessage,
-    )
+    offers, items, messages = rq.consultation_times(session, models)
     accepted: dict[int, datetime] = {}
-    for row in session.exec(select(offer).where(offer.status == "accepted")):
+    for row in offers:
         if row.answered_at is not None:
             current = accepted.get(row.consultation_id)
             accepted[row.consultation_id] = min(filter(None, (current, row.answered_at)))
-    items = list(session.exec(select(consultation).order_by(col(consultation.id))))
     mentors = {c.id: c.mentor_id for c in items}
     first_answer: dict[int, datetime] = {}
-    for message in session.exec(select(relayed)):
+    for message in messages:
         if message.from_chat_id != mentors.get(message.consultation_id):
             continue
         current = first_answer.get(message.consultation_id)

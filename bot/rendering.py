@@ -15,11 +15,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.paths import TEMPLATES_DIR
 from bot.services import textutil
+from bot.services.language import format_date_id, format_datetime_id
 from bot.services.replies import AnyReply, Button, DocumentReply, Keyboard, LongReply, Reply
 from bot.services.textutil import (
     Block,
-    format_date_id,
-    format_datetime_id,
     mark_after,
     split_html_blocks,
     with_mark,

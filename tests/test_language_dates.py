@@ -11,6 +11,7 @@ import pytest
 
 from bot.services.language import (
     MONTHS_ID,
+    DeadlineError,
     MonthYear,
     SessionTimeError,
     draft_name,
@@ -18,6 +19,7 @@ from bot.services.language import (
     format_datetime_id,
     month_name,
     month_number,
+    parse_deadline,
     parse_month_year,
     parse_session_time,
     phrase,
@@ -138,3 +140,24 @@ def test_dateparser_reads_fewer_of_these_than_the_hand_written_parser(text: str)
     assert (found and found.timetuple()[:5]) == DATEPARSER_MEASURED[text]
     wanted = next((t[1] for t in SESSION_TIMES if t[0] == text), None)
     assert wanted != DATEPARSER_MEASURED[text]
+
+
+@pytest.mark.parametrize(
+    ("text", "local"),
+    [
+        ("23 Agustus 2026 23.59", (2026, 8, 23, 23, 59)),
+        ("23/08/2026 23:59", (2026, 8, 23, 23, 59)),
+        ("2026-08-23 23:59", (2026, 8, 23, 23, 59)),
+        ("12 Desember 2026 14.30", (2026, 12, 12, 14, 30)),
+        ("1 Agt 2026 pukul 10.00 WITA", (2026, 8, 1, 10, 0)),
+        ("30 Nopember 2026", (2026, 11, 30, 23, 59)),  # a date alone: the day's end
+    ],
+)
+def test_deadlines(text: str, local: tuple[int, ...]) -> None:
+    assert parse_deadline(text, WITA).astimezone(WITA).timetuple()[:5] == local
+
+
+@pytest.mark.parametrize("text", ["besok", "31 Februari 2026", "23 Agustus", "Agustus 2026"])
+def test_deadlines_refused(text: str) -> None:
+    with pytest.raises(DeadlineError):
+        parse_deadline(text, WITA)

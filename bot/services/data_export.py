@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot.paths import DATA_DIR
-from bot.services.textutil import format_date_id, format_datetime_id
+from bot.services.language import format_date_id, format_datetime_id
 
 LABELS_FILE = DATA_DIR / "personal_data.yaml"
 

@@ -40,10 +40,12 @@ from bot.paths import DATA_DIR
 
 __all__ = [
     "DEFAULT_LOCALE",
+    "END_OF_DAY",
     "MAX_YEARS_AHEAD",
     "MIN_YEAR",
     "MONTHS_ID",
     "SESSION_HORIZON",
+    "DeadlineError",
     "MonthYear",
     "MonthYearError",
     "MonthYearErrorReason",
@@ -54,6 +56,7 @@ __all__ = [
     "format_month_year",
     "month_name",
     "month_number",
+    "parse_deadline",
     "parse_month_year",
     "parse_session_time",
     "phrase",
@@ -299,6 +302,45 @@ def parse_month_year(text: str, *, today: date) -> MonthYear:
 def format_month_year(m: MonthYear, locale: str = DEFAULT_LOCALE) -> str:
     """Human form, e.g. "Maret 2025", for replies and documents."""
     return format_date(date(m.year, m.month, 1), "MMMM y", locale=locale)
+
+
+# ---- reading a deadline -----------------------------------------------------------------------
+
+END_OF_DAY = time(23, 59)
+_DEADLINE_TIME = (
+    r"(?:\s*(?:pukul|jam|,)?\s*(?P<hour>\d{1,2})[.:](?P<minute>\d{2})(?:\s*(?:wib|wita|wit))?)?"
+)
+_DEADLINE_DMY = re.compile(
+    r"^(?P<day>\d{1,2})[\s/.-]+(?P<month>[a-z]+|\d{1,2})\.?[\s/.-]+(?P<year>\d{4})"
+    + _DEADLINE_TIME
+    + r"$"
+)
+_DEADLINE_ISO = re.compile(
+    r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    + _DEADLINE_TIME.replace(r"\s*(?:pukul|jam|,)?\s*", r"(?:\s+|t)")
+    + r"$"
+)
+
+
+class DeadlineError(ValueError):
+    """A deadline that could not be read."""
+
+
+def parse_deadline(text: str, tz: ZoneInfo) -> datetime:
+    """ "23 Agustus 2026 23.59", "23/08/2026 23:59", "2026-08-23 23:59" or a date alone (then
+    23.59 local time) → an aware UTC datetime."""
+    normalised = " ".join(text.casefold().split())
+    match = _DEADLINE_DMY.match(normalised) or _DEADLINE_ISO.match(normalised)
+    if match is None:
+        raise DeadlineError(text)
+    month_text = match["month"]
+    month = int(month_text) if month_text.isdigit() else month_number(month_text)
+    try:
+        day = date(int(match["year"]), month or 0, int(match["day"]))
+        at = time(int(match["hour"]), int(match["minute"])) if match["hour"] else END_OF_DAY
+    except ValueError as exc:
+        raise DeadlineError(text) from exc
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
 # ---- reading a session time --------------------------------------------------------------------

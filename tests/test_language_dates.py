@@ -13,6 +13,7 @@ from bot.services.language import (
     MONTHS_ID,
     DeadlineError,
     MonthYear,
+    MonthYearError,
     SessionTimeError,
     draft_name,
     format_date_id,
@@ -161,3 +162,13 @@ def test_deadlines(text: str, local: tuple[int, ...]) -> None:
 def test_deadlines_refused(text: str) -> None:
     with pytest.raises(DeadlineError):
         parse_deadline(text, WITA)
+
+
+def test_a_year_alone_is_no_month_though_dateparser_makes_one_up() -> None:
+    with pytest.raises(MonthYearError):
+        parse_month_year("2025", today=date(2026, 11, 23))
+    dateparser = pytest.importorskip("dateparser")
+    found = dateparser.parse(
+        "2025", languages=["id"], settings={"RELATIVE_BASE": datetime(2026, 11, 23)}
+    )
+    assert found is not None and (found.year, found.month) == (2025, 11)  # today's month

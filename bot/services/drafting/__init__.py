@@ -25,14 +25,23 @@ from bot.services.answers import (
 from bot.services.completeness import Completeness, assess, word_progress
 from bot.services.context import ServiceContext
 from bot.services.drafting.routes import (
+    AskMentorAboutQuestion,
     AskRename,
+    ChoicePage,
+    ChooseOption,
     ChooseSectionToEdit,
     ConfirmDelete,
     ContinueDraft,
+    DeleteDraft,
+    EditSection,
     ListDrafts,
+    NewDraft,
+    OpenDraft,
     PreviewDraft,
+    SaveQuestionAsAnswer,
+    ShowGuidance,
 )
-from bot.services.feature import DraftActions, Feature
+from bot.services.feature import DraftActions, Feature, RouteHandler
 from bot.services.formats import ProposalFormat, Section
 from bot.services.questions import looks_like_question, question_token
 from bot.services.readiness import section_advice
@@ -124,10 +133,22 @@ class DraftingService:
                 "lewati": lambda s, st, a: self.skip(s, st),
                 "kembali": lambda s, st, a: self.back(s, st),
             },
-            callbacks={
-                "n": self._new_callback,
-                "a": self._choice_callback,
-                "d": self._draft_callback,
+            routes={
+                NewDraft: self._new,
+                ChooseOption: lambda s, u, r: self.on_choice(s, u, r.draft_id, r.index, r.option),
+                ListDrafts: lambda s, u, r: self.list_drafts(s, u, r.page, edit=True),
+                OpenDraft: self._open_pressed,
+                ContinueDraft: lambda s, u, r: self.resume(s, u, r.draft_id),
+                ChooseSectionToEdit: lambda s, u, r: self.edit_menu(s, u, r.draft_id),
+                EditSection: lambda s, u, r: self.edit_section(s, u, r.draft_id, r.index),
+                PreviewDraft: lambda s, u, r: self.preview(s, u, r.draft_id),
+                AskRename: lambda s, u, r: self.ask_rename(s, u, r.draft_id),
+                ConfirmDelete: lambda s, u, r: self.confirm_delete(s, u, r.draft_id),
+                DeleteDraft: lambda s, u, r: self.delete(s, u, r.draft_id),
+                ChoicePage: lambda s, u, r: self.choice_page(s, u, r.draft_id, r.index, r.page),
+                SaveQuestionAsAnswer: self._question_choice("qs"),
+                ShowGuidance: self._question_choice("qg"),
+                AskMentorAboutQuestion: self._question_choice("qm"),
             },
             text_flows={DRAFT: self.on_text, EDIT: self.on_text, RENAME: self.rename},
             cancel_flows={
@@ -135,38 +156,22 @@ class DraftingService:
             },
         )
 
-    def _new_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        if not parts or not parts[0]:
+    def _new(self, session: Session, user_id: int, route: NewDraft) -> Outcome:
+        if not route.format_key:
             return self.choose_format(session, user_id)
-        return self.create(session, user_id, parts[0])
+        return self.create(session, user_id, route.format_key)
 
-    def _choice_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        draft_id, index, option = (int(p) for p in parts[:3])
-        return self.on_choice(session, user_id, draft_id, index, option)
+    def _open_pressed(self, session: Session, user_id: int, route: OpenDraft) -> Outcome:
+        # Opening a draft from a button leaves whatever flow the user was in.
+        repo.clear_flow(repo.get_state(session, user_id))
+        return self.open(session, user_id, route.draft_id)
 
-    def _draft_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        action, numbers = parts[0], [int(p) for p in parts[1:]]
-        if action == "l":
-            return self.list_drafts(session, user_id, numbers[0], edit=True)
-        if action == "s":
-            return self.edit_section(session, user_id, numbers[0], numbers[1])
-        if action in ("qs", "qg", "qm"):
-            draft_id, index, token = numbers[0], numbers[1], numbers[2]
+    def _question_choice(self, action: str) -> RouteHandler:
+        def handle(session: Session, user_id: int, route: SaveQuestionAsAnswer) -> Outcome:
+            draft_id, index, token = route.draft_id, route.index, route.token
             return self.on_question_choice(session, user_id, action, draft_id, index, token)
-        if action == "cp":
-            return self.choice_page(session, user_id, numbers[0], numbers[1], numbers[2])
-        if action == "o":
-            repo.clear_flow(repo.get_state(session, user_id))
-        actions = {
-            "o": self.open,
-            "c": self.resume,
-            "e": self.edit_menu,
-            "p": self.preview,
-            "r": self.ask_rename,
-            "x": self.confirm_delete,
-            "xx": self.delete,
-        }
-        return actions[action](session, user_id, numbers[0])
+
+        return handle
 
     def awaited_section(self, session: Session, state: ConversationState) -> Section | None:
         """The section the user is answering now, if any."""
@@ -194,7 +199,7 @@ class DraftingService:
         repo.clear_flow(repo.get_state(session, user_id))
         if full := limits.drafts_full(session, user_id, self.ctx.max_drafts_per_user):
             return full
-        buttons = [Button(data=f"n:{f.key}", text=f.title) for f in self.ctx.formats]
+        buttons = [Button(NewDraft(f.key), text=f.title) for f in self.ctx.formats]
         return Outcome().add(
             Reply("draft/choose_format", {"formats": list(self.ctx.formats)}, one_per_row(buttons))
         )
@@ -225,13 +230,13 @@ class DraftingService:
         shown = drafts[page * DRAFTS_PER_PAGE : (page + 1) * DRAFTS_PER_PAGE]
         answers = repo.answers_of_many(session, [d.id for d in shown if d.id is not None])
         views = [self._view(d, answers[d.id]) for d in shown if d.id is not None]
-        buttons = [Button(data=f"d:o:{v.draft.id}", text=shorten(v.title, 40)) for v in views]
+        buttons = [Button(OpenDraft(v.draft.id), text=shorten(v.title, 40)) for v in views]
         nav = []
         if page > 0:
-            nav.append(Button(data=f"d:l:{page - 1}", label="previous_page"))
+            nav.append(Button(ListDrafts(page - 1), label="previous_page"))
         if page + 1 < pages:
-            nav.append(Button(data=f"d:l:{page + 1}", label="next_page"))
-        rows = [*one_per_row(buttons), tuple(nav), (Button(data="n:", label="new_draft"),)]
+            nav.append(Button(ListDrafts(page + 1), label="next_page"))
+        rows = [*one_per_row(buttons), tuple(nav), (Button(NewDraft(), label="new_draft"),)]
         context = {
             "views": views,
             "page": page + 1,
@@ -265,13 +270,13 @@ class DraftingService:
             return _not_found()
         buttons = [
             Button(
-                data=f"d:s:{draft_id}:{i}",
+                EditSection(draft_id, i),
                 label="section_filled" if view.answers.get(s.key) else "section_empty",
                 params={"number": i + 1, "title": shorten(s.title, 40)},
             )
             for i, s in enumerate(view.fmt.sections)
         ]
-        rows = [*one_per_row(buttons), (Button(data=f"d:o:{draft_id}", label="back_to_draft"),)]
+        rows = [*one_per_row(buttons), (Button(OpenDraft(draft_id), label="back_to_draft"),)]
         return Outcome().add(
             Reply("draft/edit_menu", view.as_context(), keyboard(*rows), edit=True)
         )
@@ -395,12 +400,12 @@ class DraftingService:
     def _question_buttons(
         self, view: DraftView, section: Section, question: str, guidance: bool = True
     ) -> Keyboard:
-        ids = f"{view.draft.id}:{view.fmt.index(section.key)}:{question_token(question)}"
-        rows = [[Button(data=f"d:qs:{ids}", label="question_save")]]
+        ids = (view.draft.id, view.fmt.index(section.key), question_token(question))
+        rows = [[Button(SaveQuestionAsAnswer(*ids), label="question_save")]]
         if guidance:
-            rows.append([Button(data=f"d:qg:{ids}", label="question_guidance")])
+            rows.append([Button(ShowGuidance(*ids), label="question_guidance")])
         if self.ask_mentor is not None:
-            rows.append([Button(data=f"d:qm:{ids}", label="question_mentor")])
+            rows.append([Button(AskMentorAboutQuestion(*ids), label="question_mentor")])
         return keyboard(*rows)
 
     def _guidance(self, view: DraftView, section: Section, question: str) -> Reply:
@@ -463,7 +468,7 @@ class DraftingService:
 
     def _option_button(self, view: DraftView, section: Section, option: int) -> Button:
         index = view.fmt.index(section.key)
-        return Button(data=f"a:{view.draft.id}:{index}:{option}", text=section.options[option])
+        return Button(ChooseOption(view.draft.id, index, option), text=section.options[option])
 
     def _likely_keyboard(
         self, view: DraftView, section: Section, likely: list[int], flow: str
@@ -471,7 +476,7 @@ class DraftingService:
         index = view.fmt.index(section.key)
         rows = list(one_per_row([self._option_button(view, section, o) for o in likely]))
         more = Button(
-            data=f"d:cp:{view.draft.id}:{index}:1",
+            ChoicePage(view.draft.id, index, 1),
             label="choice_all",
             params={"count": len(section.options)},
         )
@@ -487,18 +492,18 @@ class DraftingService:
         rows = list(one_per_row([self._option_button(view, section, o) for o in shown]))
         nav = [
             Button(
-                data=f"d:cp:{view.draft.id}:{index}:{page - 1}",
+                ChoicePage(view.draft.id, index, page - 1),
                 label="previous_page" if page > 1 else "choice_likely",
             )
         ]
         if page < pages:
-            nav.append(Button(data=f"d:cp:{view.draft.id}:{index}:{page + 1}", label="next_page"))
+            nav.append(Button(ChoicePage(view.draft.id, index, page + 1), label="next_page"))
         rows.append(tuple(nav))
         return self._with_cancel(view, rows, flow)
 
     def _with_cancel(self, view: DraftView, rows: list, flow: str) -> Keyboard:
         if flow == EDIT:
-            rows.append((Button(data=f"d:o:{view.draft.id}", label="cancel_edit"),))
+            rows.append((Button(OpenDraft(view.draft.id), label="cancel_edit"),))
         return keyboard(*rows)
 
     def skip(self, session: Session, state: ConversationState) -> Outcome:
@@ -587,7 +592,7 @@ class DraftingService:
                 chunks.append(Chunk("draft/preview_section", head, value))
         if len(chunks) == 1:
             chunks.append(Chunk("draft/preview_empty", {}))
-        buttons = keyboard([Button(data=f"d:o:{draft_id}", label="back_to_draft")])
+        buttons = keyboard([Button(OpenDraft(draft_id), label="back_to_draft")])
         return Outcome(notice="preview_sent").add(LongReply(tuple(chunks), buttons))
 
     def ask_rename(self, session: Session, user_id: int, draft_id: int) -> Outcome:
@@ -619,8 +624,8 @@ class DraftingService:
             return _not_found()
         buttons = keyboard(
             [
-                Button(data=f"d:xx:{draft_id}", label="confirm_delete"),
-                Button(data=f"d:o:{draft_id}", label="cancel_delete"),
+                Button(DeleteDraft(draft_id), label="confirm_delete"),
+                Button(OpenDraft(draft_id), label="cancel_delete"),
             ]
         )
         return Outcome().add(Reply("draft/delete_confirm", view.as_context(), buttons, edit=True))
@@ -636,7 +641,7 @@ class DraftingService:
             state.last_text_target = None
         title = view.title
         repo.delete_draft(session, view.draft)
-        buttons = keyboard([Button(data="d:l:0", label="my_drafts")])
+        buttons = keyboard([Button(ListDrafts(0), label="my_drafts")])
         return Outcome(notice="deleted").add(
             Reply("draft/deleted", {"title": title}, buttons, edit=True)
         )
@@ -731,12 +736,12 @@ class DraftingService:
         buttons: Keyboard = ()
         if section.kind == "choice":
             options = [
-                Button(data=f"a:{view.draft.id}:{index}:{i}", text=o)
+                Button(ChooseOption(view.draft.id, index, i), text=o)
                 for i, o in enumerate(section.options)
             ]
             buttons = in_rows(options, 2 if len(options) > 6 else 1)
         if flow == EDIT:
-            buttons = (*buttons, (Button(data=f"d:o:{view.draft.id}", label="cancel_edit"),))
+            buttons = (*buttons, (Button(OpenDraft(view.draft.id), label="cancel_edit"),))
         return Reply("draft/question", context, buttons)
 
     def _reask(self, view: DraftView, section: Section, invalid: InvalidAnswer) -> Outcome:
@@ -757,7 +762,7 @@ class DraftingService:
             return self._save_and_advance(session, state, view, section, matches[0], outcome)
         index = view.fmt.index(section.key)
         buttons = [
-            Button(data=f"a:{view.draft.id}:{index}:{section.options.index(m)}", text=m)
+            Button(ChooseOption(view.draft.id, index, section.options.index(m)), text=m)
             for m in matches
         ]
         context = {"section": section, "text": text.strip()[:100], "matches": matches}

@@ -40,6 +40,10 @@ class Dialog:
         self.open_commands = {"bantuan", "batal"}
         self.open_callbacks: set[str] = set()
         self.routes: dict[type[Route], RouteHandler] = {}
+        # The features' hooks (Feature.before_text, on_redelivery, awaited), in feature order.
+        self.before_text = [f.before_text for f in features if f.before_text]
+        self.on_redelivery = [f.on_redelivery for f in features if f.on_redelivery]
+        self.awaited = [f.awaited for f in features if f.awaited]
         # The role each route and command needs (its feature's, or the override it declares).
         self.route_roles: dict[type[Route], Role] = {}
         self.command_roles: dict[str, Role] = {"bantuan": Role.ANYONE, "batal": Role.ANYONE}
@@ -105,8 +109,7 @@ class Dialog:
             state = repo.get_state(session, user_id)
             check = self.resend_checks.get(state.flow)
             if check is None or entry not in ("text", "non_text") or message_id is None:
-                drafting = self._feature("drafting")
-                return drafting.service.ask_again(session, state) if drafting else Outcome()
+                return self._ask_again(session, state)
             if check(session, state, message_id):
                 return Outcome()
         # Never passed on: handled as new, in a transaction of its own.
@@ -162,9 +165,10 @@ class Dialog:
     def text(self, user_id: int, text: str) -> Outcome:
         with self.ctx.db.session(with_pending_rows=True) as session:
             state = repo.get_state(session, user_id)
-            drafting = self._feature("drafting")
-            if drafting is not None and drafting.service.is_continuation(state):
-                return drafting.service.append_continuation(session, state, text)
+            for before in self.before_text:
+                taken = before(session, state, text)
+                if taken is not None:
+                    return taken
             state.last_text_target = None
             handler = self.text_flows.get(state.flow)
             if handler is not None:
@@ -261,10 +265,8 @@ class Dialog:
             handler = self.media_flows.get(state.flow)
             if handler is not None:
                 return self._left_role(session, state) or handler(session, state, media)
-            section = None
-            drafting = self._feature("drafting")
-            if drafting is not None:
-                section = drafting.service.awaited_section(session, state)
+            awaited = (hook(session, state) for hook in self.awaited)
+            section = next((a for a in awaited if a is not None), None)
             context = {"kind": media.kind, "flow": state.flow, "section": section}
             return Outcome().add(Reply("common/text_expected", context))
 
@@ -299,8 +301,12 @@ class Dialog:
 
     # ---- small replies ------------------------------------------------------------------------
 
-    def _feature(self, name: str):
-        return next((f for f in self.features if f.name == name), None)
+    def _ask_again(self, session: Session, state: ConversationState) -> Outcome:
+        for hook in self.on_redelivery:
+            outcome = hook(session, state)
+            if outcome.replies:
+                return outcome
+        return Outcome()
 
     def _start_payload_handler(self, payload: str):
         return next((h for p, h in self.start_payloads.items() if payload.startswith(p)), None)

@@ -115,6 +115,16 @@ class Dialog:
         # Never passed on: handled as new, in a transaction of its own.
         return getattr(self, entry)(user_id, *args)
 
+    def reply_to(self, user_id: int, replied_message_id: int) -> bool:
+        """A Telegram reply to one of the user's messages: whether a feature took it."""
+        hooks = (f.reply_to for f in self.features if f.reply_to)
+        return any(hook(user_id, replied_message_id) for hook in hooks)
+
+    def edited_copies(self, user_id: int, message_id: int) -> list[tuple[int, int]]:
+        """Where an edited message was copied to (chat id, message id), to edit alike."""
+        hooks = (f.edited_copies for f in self.features if f.edited_copies)
+        return [copy for hook in hooks for copy in hook(user_id, message_id)]
+
     def roles_of(self, user_id: int) -> list[str]:
         """The roles whose commands the user's menu shows: everyone's ("asn"), then "mentor"
         and "admin" for those who hold them."""

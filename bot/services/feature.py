@@ -91,6 +91,11 @@ class Feature:
     on_redelivery: Redelivery | None = None
     # What the user is asked for now, named when they send a non-text message instead.
     awaited: Awaited | None = None
+    # A Telegram reply to message id `m` of the user's chat: True if this feature took it
+    # (consultations: the reply speaks in that relayed message's conversation). Own transaction.
+    reply_to: Callable[[int, int], bool] | None = None
+    # (user id, edited message id) -> (chat id, message id) of the copies to edit the same way.
+    edited_copies: Callable[[int, int], list[tuple[int, int]]] | None = None
     # Commands and callback prefixes that work before registration is complete.
     open_commands: frozenset[str] = frozenset()
     open_callbacks: frozenset[str] = frozenset()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
+from bot.services.drafting.routes import ContinueDraft, ListDrafts, NewDraft
 from bot.services.feature import CommandHandler, Feature, Media, RouteHandler
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from bot.services.roles import Role
@@ -345,9 +346,9 @@ class Dialog:
         if not self._registered(session, user_id):
             return _register_first()
         drafts = repo.drafts_of(session, user_id)
-        rows = [[Button(data="n:", label="new_draft"), Button(data="d:l:0", label="my_drafts")]]
+        rows = [[Button(NewDraft(), label="new_draft"), Button(ListDrafts(), label="my_drafts")]]
         if drafts:
-            rows.insert(0, [Button(data=f"d:c:{drafts[0].id}", label="continue_last")])
+            rows.insert(0, [Button(ContinueDraft(drafts[0].id), label="continue_last")])
         return Outcome().add(Reply("common/idle_text", {}, keyboard(*rows)))
 
 

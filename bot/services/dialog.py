@@ -6,6 +6,7 @@ the conversation are committed together or not at all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -19,12 +20,21 @@ from bot.services.replies import Button, Outcome, Reply, keyboard
 from bot.services.roles import Role
 from bot.services.routes import Route, StaleRoute, find_route
 from models import repository as repo
-from models.db import AlreadyRecorded, commit_with_next_transaction, is_passing_failure
+from models.db import AlreadyRecorded, is_passing_failure
 from models.tables import ConversationState, ProcessedUpdate, User
 
 # Telegram keeps an unconfirmed update (and retries a webhook) for at most 24 hours.
 PROCESSED_UPDATES_KEPT = timedelta(hours=48)
-__all__ = ["AlreadyRecorded", "Dialog", "is_passing_failure"]
+__all__ = ["AlreadyRecorded", "Dialog", "UpdateMark", "is_passing_failure"]
+
+
+@dataclass(frozen=True)
+class UpdateMark:
+    """Which Telegram update an entry point handles: its id and a digest of its content (a
+    redelivery carries the same; a new update reusing an old id differs)."""
+
+    update_id: int
+    fingerprint: str = ""
 
 
 class Dialog:
@@ -86,17 +96,16 @@ class Dialog:
 
     # ---- updates seen before, unreachable users ----------------------------------------------
 
-    def record_with_next_change(self, update_id: int, fingerprint: str = "") -> None:
-        """Record the update as handled in the same transaction as the change it makes (that
-        of the entry point handling it: text, command, callback, non_text): a process killed
-        before that commit leaves it unrecorded, so the redelivered update is handled in full
-        by whichever process gets it, and one killed after it is recognised. `fingerprint`
-        (of the update's content) tells a redelivery from a new update reusing an old id."""
-        commit_with_next_transaction(
-            ProcessedUpdate(
-                update_id=update_id, fingerprint=fingerprint, processed_at=self.ctx.now()
+    def _session(self, mark: UpdateMark | None):
+        """The entry point's transaction, recording the update it handles in it: a process
+        killed before the commit leaves it unrecorded, so the redelivered update is handled in
+        full, and one killed after it is recognised (AlreadyRecorded at the first statement)."""
+        first = None
+        if mark is not None:
+            first = ProcessedUpdate(
+                update_id=mark.update_id, fingerprint=mark.fingerprint, processed_at=self.ctx.now()
             )
-        )
+        return self.ctx.db.session(first=first)
 
     def redelivered(
         self, user_id: int, entry: str = "", args: tuple = (), message_id: int | None = None
@@ -173,8 +182,8 @@ class Dialog:
 
     # ---- entry points -------------------------------------------------------------------------
 
-    def text(self, user_id: int, text: str) -> Outcome:
-        with self.ctx.db.session(with_pending_rows=True) as session:
+    def text(self, user_id: int, text: str, mark: UpdateMark | None = None) -> Outcome:
+        with self._session(mark) as session:
             state = repo.get_state(session, user_id)
             for before in self.before_text:
                 taken = before(session, state, text)
@@ -188,8 +197,10 @@ class Dialog:
                 return self._open_pending_start(session, state, handler(session, state, text))
             return self._idle_text(session, user_id)
 
-    def command(self, user_id: int, name: str, args: str = "") -> Outcome:
-        with self.ctx.db.session(with_pending_rows=True) as session:
+    def command(
+        self, user_id: int, name: str, args: str = "", mark: UpdateMark | None = None
+    ) -> Outcome:
+        with self._session(mark) as session:
             state = repo.get_state(session, user_id)
             state.last_text_target = None
             if name == "start" and args:
@@ -205,8 +216,8 @@ class Dialog:
                 return denied
             return self._open_pending_start(session, state, handler(session, state, args))
 
-    def callback(self, user_id: int, data: str) -> Outcome:
-        with self.ctx.db.session(with_pending_rows=True) as session:
+    def callback(self, user_id: int, data: str, mark: UpdateMark | None = None) -> Outcome:
+        with self._session(mark) as session:
             # A button press is a deliberate act: a text after it is not the rest of a paste.
             repo.get_state(session, user_id).last_text_target = None
             route = find_route(data)
@@ -268,10 +279,10 @@ class Dialog:
             return Outcome(notice="mentor_only", notice_alert=True).add(Reply("mentor/not_mentor"))
         return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
 
-    def non_text(self, user_id: int, media: Media | str) -> Outcome:
+    def non_text(self, user_id: int, media: Media | str, mark: UpdateMark | None = None) -> Outcome:
         """A photo, sticker, voice note or file: a flow that takes media gets it."""
         media = media if isinstance(media, Media) else Media(kind=media)
-        with self.ctx.db.session(with_pending_rows=True) as session:
+        with self._session(mark) as session:
             state = repo.get_state(session, user_id)
             handler = self.media_flows.get(state.flow)
             if handler is not None:

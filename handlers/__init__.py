@@ -18,7 +18,6 @@ RELAY_GROUP = GUARD_GROUP + 1
 
 
 def register(application: Application) -> None:
-    application.add_handler(TypeHandler(Update, guards.once_per_update), group=GUARD_GROUP - 1)
     application.add_handler(TypeHandler(Update, guards.private_chats_only), group=GUARD_GROUP)
     for handler in consultations.handlers():
         application.add_handler(handler, group=RELAY_GROUP)

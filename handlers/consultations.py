@@ -10,14 +10,13 @@ conversation passes through untouched.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop, ContextTypes, MessageHandler, filters
 
-from bot.runtime import Runtime, runtime_of
+from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +32,13 @@ def handlers() -> list[MessageHandler]:
     ]
 
 
-def _service(runtime: Runtime) -> Any:
-    return next((f.service for f in runtime.dialog.features if f.name == "consultations"), None)
-
-
 async def route_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Point the user's conversation at the consultation of the message they replied to."""
     message, user = update.message, update.effective_user
     if message is None or user is None or message.reply_to_message is None:
         return
     runtime = runtime_of(context.bot_data)
-    service = _service(runtime)
-    if service is not None:
-        await runtime.call(service.route_reply, user.id, message.reply_to_message.message_id)
+    await runtime.call(runtime.dialog.reply_to, user.id, message.reply_to_message.message_id)
 
 
 async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -54,10 +47,7 @@ async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if message is None or user is None:
         return
     runtime = runtime_of(context.bot_data)
-    service = _service(runtime)
-    copies = (
-        await runtime.call(service.edited_copies, user.id, message.message_id) if service else []
-    )
+    copies = await runtime.call(runtime.dialog.edited_copies, user.id, message.message_id)
     if not copies:
         return
     for chat_id, message_id in copies:

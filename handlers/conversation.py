@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
@@ -9,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.runtime import runtime_of
 from bot.services.dialog import AlreadyRecorded
 from bot.services.feature import Media
+from handlers.guards import update_mark
 from handlers.sending import deliver, retry_delays, with_retries
 
 NON_TEXT_KINDS = (
@@ -81,7 +84,9 @@ async def _answer(
     Dialog.redelivered."""
     runtime = runtime_of(context.bot_data)
     try:
-        outcome = await runtime.call(getattr(runtime.dialog, entry), user_id, *args)
+        # The update's id goes with its change, in the entry point's one transaction.
+        call = partial(getattr(runtime.dialog, entry), mark=update_mark(update))
+        outcome = await runtime.call(call, user_id, *args)
     except AlreadyRecorded:
         message = update.effective_message if update.callback_query is None else None
         message_id = message.message_id if message is not None else None

@@ -12,18 +12,14 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.runtime import runtime_of
+from bot.services.dialog import UpdateMark
 from bot.services.replies import Reply
 from handlers.sending import send_reply
 
 
-async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Telegram delivers at least once. The update's id and fingerprint are recorded in the
-    same transaction as its own change (see Dialog.record_with_next_change): an update handled
-    before makes that transaction fail at its start with AlreadyRecorded, before any work,
-    which costs no extra round trip for the updates that are new (almost all of them)."""
-    runtime_of(context.bot_data).dialog.record_with_next_change(
-        update.update_id, update_fingerprint(update)
-    )
+def update_mark(update: Update) -> UpdateMark:
+    """What the Dialog entry point records with the update's change (see Dialog._session)."""
+    return UpdateMark(update.update_id, update_fingerprint(update))
 
 
 def update_fingerprint(update: Update) -> str:

@@ -7,10 +7,8 @@ single transaction and commits, so a crash never leaves half an answer behind.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -39,37 +37,8 @@ class DatabaseError(RuntimeError):
 
 
 class AlreadyRecorded(RuntimeError):
-    """A row given to `commit_with_next_transaction` exists already: another process (or an
-    earlier delivery) did this work; the transaction was rolled back."""
-
-
-class _PendingRows:
-    """Rows waiting for the next transaction of one task (shared with its worker threads)."""
-
-    def __init__(self, rows: list[Any]) -> None:
-        self._rows = rows
-        self._lock = threading.Lock()
-
-    def take(self) -> list[Any]:
-        with self._lock:
-            rows, self._rows = self._rows, []
-            return rows
-
-
-_pending_rows: ContextVar[_PendingRows | None] = ContextVar("pending_rows", default=None)
-
-
-def commit_with_next_transaction(*rows: Any) -> None:
-    """Insert `rows` in the next transaction opened in this context (this task, or a thread it
-    starts with asyncio.to_thread) with `session(with_pending_rows=True)`, so they commit or
-    roll back together with that work. Only the Dialog's entry points open such a transaction:
-    a lookup made before them (a reply routed to its consultation) or after them (a command
-    menu, an error report) must not carry the row away from the change it belongs to.
-
-    A bot handling an update records the update's id this way: handling it and remembering
-    that it was handled are one atomic step, so a crash in between can neither lose the
-    update's change (it is handled again when redelivered) nor apply it twice."""
-    _pending_rows.set(_PendingRows(list(rows)))
+    """The row a transaction was opened with (`Database.session(first=...)`) exists already:
+    another process (or an earlier delivery) did this work; the transaction was rolled back."""
 
 
 # SQLite reports a bug in a statement ("no such column") as OperationalError too; only these
@@ -206,15 +175,15 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self, *, with_pending_rows: bool = False) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back if it raises. With
-        `with_pending_rows`, the rows of `commit_with_next_transaction` are part of it."""
-        pending = _pending_rows.get() if with_pending_rows else None
-        rows = pending.take() if pending is not None else []
+    def session(self, *, first: Any = None) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises. `first` is
+        a row inserted before any work (the id of the update being handled): if it exists
+        already, AlreadyRecorded is raised at once, in the same round trip as the first
+        statement would have cost, and the row commits or rolls back with the work."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                if rows:
-                    session.add_all(rows)
+                if first is not None:
+                    session.add(first)
                     try:
                         session.flush()  # a conflict shows here, before any work is done
                     except IntegrityError as exc:

@@ -18,7 +18,7 @@ from bot.services.consultations import (
     parse_session_time,
 )
 from bot.services.context import ServiceContext
-from bot.services.dialog import AlreadyRecorded, Dialog
+from bot.services.dialog import AlreadyRecorded, Dialog, UpdateMark
 from bot.services.features import build_dialog
 from bot.services.mentors import expertise_options
 from bot.services.replies import CopyReply, LongReply, Outcome, Reply
@@ -1212,12 +1212,12 @@ def test_a_relay_lost_with_its_process_is_passed_on_when_telegram_redelivers(
     dialog: Dialog,
 ) -> None:
     accepted(dialog)
-    dialog.record_with_next_change(7001)
-    first = dialog.text(ASN, "Selamat pagi, Pak.")  # the process dies before the copy leaves
+    first = dialog.text(
+        ASN, "Selamat pagi, Pak.", mark=UpdateMark(7001)
+    )  # the process dies before the copy leaves
     assert isinstance(first.replies[0], CopyReply)
-    dialog.record_with_next_change(7001)  # Telegram sends update 7001 again
     with pytest.raises(AlreadyRecorded):
-        dialog.text(ASN, "Selamat pagi, Pak.")
+        dialog.text(ASN, "Selamat pagi, Pak.", mark=UpdateMark(7001))
     again = dialog.redelivered(ASN, "text", ("Selamat pagi, Pak.",), 11)
     copy = again.replies[0]
     assert isinstance(copy, CopyReply) and copy.to == MENTOR_A and copy.on_result is not None
@@ -1239,10 +1239,9 @@ def test_a_reply_routed_to_its_consultation_is_recorded_with_the_relay_not_befor
     copy.on_result(50, 60, "sent", 59)  # the ASN sees it as message 60
     service = _service(dialog)
     for _ in range(2):  # Telegram delivers update 7002 twice
-        dialog.record_with_next_change(7002)
         assert service.route_reply(ASN, 60)
         try:
-            outcome = dialog.text(ASN, "Baik, Pak.")
+            outcome = dialog.text(ASN, "Baik, Pak.", mark=UpdateMark(7002))
         except AlreadyRecorded:
             outcome = None
     # Handled once: the first delivery relayed it, the second was recognised.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.services.dialog import AlreadyRecorded, Dialog
+from bot.services.dialog import AlreadyRecorded, Dialog, UpdateMark
 from bot.services.features import build_dialog
 from bot.services.replies import LongReply
 from models.tables import AnswerRevision, ConversationState, ProcessedUpdate, User
@@ -251,15 +251,12 @@ def test_a_new_update_reusing_an_old_id_is_handled_and_old_records_are_pruned(
     with another content fingerprint is a new update; records older than 48 hours go."""
     register(dialog, USER)
     draft_id = new_draft(dialog, USER)
-    dialog.record_with_next_change(1, "fingerprint-of-an-old-message")
-    dialog.text(USER, "SIPANDU Bumil")
+    dialog.text(USER, "SIPANDU Bumil", mark=UpdateMark(1, "fingerprint-of-an-old-message"))
     clock.advance(hours=47)
-    dialog.record_with_next_change(1, "fingerprint-of-a-new-message")
-    dialog.text(USER, "ASN")
+    dialog.text(USER, "ASN", mark=UpdateMark(1, "fingerprint-of-a-new-message"))
     assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil", "inisiator": "ASN"}
-    dialog.record_with_next_change(1, "fingerprint-of-a-new-message")
     with pytest.raises(AlreadyRecorded):
-        dialog.text(USER, "ASN")
+        dialog.text(USER, "ASN", mark=UpdateMark(1, "fingerprint-of-a-new-message"))
     clock.advance(hours=2)
     assert dialog.prune_processed_updates() == 1  # the first, now 49 hours old
     with dialog.ctx.db.session() as session:
@@ -272,11 +269,9 @@ def test_an_update_handled_before_changes_nothing_and_asks_the_awaited_question(
 ) -> None:
     register(dialog, USER)
     draft_id = new_draft(dialog, USER)
-    dialog.record_with_next_change(77)
-    dialog.text(USER, "SIPANDU Bumil")
-    dialog.record_with_next_change(77)  # Telegram delivers update 77 again
+    dialog.text(USER, "SIPANDU Bumil", mark=UpdateMark(77))
     with pytest.raises(AlreadyRecorded):
-        dialog.text(USER, "SIPANDU Bumil")
+        dialog.text(USER, "SIPANDU Bumil", mark=UpdateMark(77))
     assert answers(dialog, draft_id) == {"nama": "SIPANDU Bumil"}
     again = last_reply(dialog.redelivered(USER))
     assert again.template == "draft/question"

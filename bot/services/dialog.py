@@ -6,6 +6,7 @@ the conversation are committed together or not at all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -13,17 +14,27 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from bot.services.context import ServiceContext
+from bot.services.drafting.routes import ContinueDraft, ListDrafts, NewDraft
 from bot.services.feature import CommandHandler, Feature, Media, RouteHandler
 from bot.services.replies import Button, Outcome, Reply, keyboard
 from bot.services.roles import Role
 from bot.services.routes import Route, StaleRoute, find_route
 from models import repository as repo
-from models.db import AlreadyRecorded, commit_with_next_transaction, is_passing_failure
+from models.db import AlreadyRecorded, is_passing_failure
 from models.tables import ConversationState, ProcessedUpdate, User
 
 # Telegram keeps an unconfirmed update (and retries a webhook) for at most 24 hours.
 PROCESSED_UPDATES_KEPT = timedelta(hours=48)
-__all__ = ["AlreadyRecorded", "Dialog", "is_passing_failure"]
+__all__ = ["AlreadyRecorded", "Dialog", "UpdateMark", "is_passing_failure"]
+
+
+@dataclass(frozen=True)
+class UpdateMark:
+    """Which Telegram update an entry point handles: its id and a digest of its content (a
+    redelivery carries the same; a new update reusing an old id differs)."""
+
+    update_id: int
+    fingerprint: str = ""
 
 
 class Dialog:
@@ -40,6 +51,10 @@ class Dialog:
         self.open_commands = {"bantuan", "batal"}
         self.open_callbacks: set[str] = set()
         self.routes: dict[type[Route], RouteHandler] = {}
+        # The features' hooks (Feature.before_text, on_redelivery, awaited), in feature order.
+        self.before_text = [f.before_text for f in features if f.before_text]
+        self.on_redelivery = [f.on_redelivery for f in features if f.on_redelivery]
+        self.awaited = [f.awaited for f in features if f.awaited]
         # The role each route and command needs (its feature's, or the override it declares).
         self.route_roles: dict[type[Route], Role] = {}
         self.command_roles: dict[str, Role] = {"bantuan": Role.ANYONE, "batal": Role.ANYONE}
@@ -81,17 +96,16 @@ class Dialog:
 
     # ---- updates seen before, unreachable users ----------------------------------------------
 
-    def record_with_next_change(self, update_id: int, fingerprint: str = "") -> None:
-        """Record the update as handled in the same transaction as the change it makes (that
-        of the entry point handling it: text, command, callback, non_text): a process killed
-        before that commit leaves it unrecorded, so the redelivered update is handled in full
-        by whichever process gets it, and one killed after it is recognised. `fingerprint`
-        (of the update's content) tells a redelivery from a new update reusing an old id."""
-        commit_with_next_transaction(
-            ProcessedUpdate(
-                update_id=update_id, fingerprint=fingerprint, processed_at=self.ctx.now()
+    def _session(self, mark: UpdateMark | None):
+        """The entry point's transaction, recording the update it handles in it: a process
+        killed before the commit leaves it unrecorded, so the redelivered update is handled in
+        full, and one killed after it is recognised (AlreadyRecorded at the first statement)."""
+        first = None
+        if mark is not None:
+            first = ProcessedUpdate(
+                update_id=mark.update_id, fingerprint=mark.fingerprint, processed_at=self.ctx.now()
             )
-        )
+        return self.ctx.db.session(first=first)
 
     def redelivered(
         self, user_id: int, entry: str = "", args: tuple = (), message_id: int | None = None
@@ -105,12 +119,21 @@ class Dialog:
             state = repo.get_state(session, user_id)
             check = self.resend_checks.get(state.flow)
             if check is None or entry not in ("text", "non_text") or message_id is None:
-                drafting = self._feature("drafting")
-                return drafting.service.ask_again(session, state) if drafting else Outcome()
+                return self._ask_again(session, state)
             if check(session, state, message_id):
                 return Outcome()
         # Never passed on: handled as new, in a transaction of its own.
         return getattr(self, entry)(user_id, *args)
+
+    def reply_to(self, user_id: int, replied_message_id: int) -> bool:
+        """A Telegram reply to one of the user's messages: whether a feature took it."""
+        hooks = (f.reply_to for f in self.features if f.reply_to)
+        return any(hook(user_id, replied_message_id) for hook in hooks)
+
+    def edited_copies(self, user_id: int, message_id: int) -> list[tuple[int, int]]:
+        """Where an edited message was copied to (chat id, message id), to edit alike."""
+        hooks = (f.edited_copies for f in self.features if f.edited_copies)
+        return [copy for hook in hooks for copy in hook(user_id, message_id)]
 
     def roles_of(self, user_id: int) -> list[str]:
         """The roles whose commands the user's menu shows: everyone's ("asn"), then "mentor"
@@ -159,12 +182,13 @@ class Dialog:
 
     # ---- entry points -------------------------------------------------------------------------
 
-    def text(self, user_id: int, text: str) -> Outcome:
-        with self.ctx.db.session(with_pending_rows=True) as session:
+    def text(self, user_id: int, text: str, mark: UpdateMark | None = None) -> Outcome:
+        with self._session(mark) as session:
             state = repo.get_state(session, user_id)
-            drafting = self._feature("drafting")
-            if drafting is not None and drafting.service.is_continuation(state):
-                return drafting.service.append_continuation(session, state, text)
+            for before in self.before_text:
+                taken = before(session, state, text)
+                if taken is not None:
+                    return taken
             state.last_text_target = None
             handler = self.text_flows.get(state.flow)
             if handler is not None:
@@ -173,8 +197,10 @@ class Dialog:
                 return self._open_pending_start(session, state, handler(session, state, text))
             return self._idle_text(session, user_id)
 
-    def command(self, user_id: int, name: str, args: str = "") -> Outcome:
-        with self.ctx.db.session(with_pending_rows=True) as session:
+    def command(
+        self, user_id: int, name: str, args: str = "", mark: UpdateMark | None = None
+    ) -> Outcome:
+        with self._session(mark) as session:
             state = repo.get_state(session, user_id)
             state.last_text_target = None
             if name == "start" and args:
@@ -190,8 +216,8 @@ class Dialog:
                 return denied
             return self._open_pending_start(session, state, handler(session, state, args))
 
-    def callback(self, user_id: int, data: str) -> Outcome:
-        with self.ctx.db.session(with_pending_rows=True) as session:
+    def callback(self, user_id: int, data: str, mark: UpdateMark | None = None) -> Outcome:
+        with self._session(mark) as session:
             # A button press is a deliberate act: a text after it is not the rest of a paste.
             repo.get_state(session, user_id).last_text_target = None
             route = find_route(data)
@@ -255,18 +281,16 @@ class Dialog:
             return Outcome(notice="forbidden", notice_alert=True)
         return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
 
-    def non_text(self, user_id: int, media: Media | str) -> Outcome:
+    def non_text(self, user_id: int, media: Media | str, mark: UpdateMark | None = None) -> Outcome:
         """A photo, sticker, voice note or file: a flow that takes media gets it."""
         media = media if isinstance(media, Media) else Media(kind=media)
-        with self.ctx.db.session(with_pending_rows=True) as session:
+        with self._session(mark) as session:
             state = repo.get_state(session, user_id)
             handler = self.media_flows.get(state.flow)
             if handler is not None:
                 return self._left_role(session, state) or handler(session, state, media)
-            section = None
-            drafting = self._feature("drafting")
-            if drafting is not None:
-                section = drafting.service.awaited_section(session, state)
+            awaited = (hook(session, state) for hook in self.awaited)
+            section = next((a for a in awaited if a is not None), None)
             context = {"kind": media.kind, "flow": state.flow, "section": section}
             return Outcome().add(Reply("common/text_expected", context))
 
@@ -301,8 +325,12 @@ class Dialog:
 
     # ---- small replies ------------------------------------------------------------------------
 
-    def _feature(self, name: str):
-        return next((f for f in self.features if f.name == name), None)
+    def _ask_again(self, session: Session, state: ConversationState) -> Outcome:
+        for hook in self.on_redelivery:
+            outcome = hook(session, state)
+            if outcome.replies:
+                return outcome
+        return Outcome()
 
     def _start_payload_handler(self, payload: str):
         return next((h for p, h in self.start_payloads.items() if payload.startswith(p)), None)
@@ -331,9 +359,9 @@ class Dialog:
         if not self._registered(session, user_id):
             return _register_first()
         drafts = repo.drafts_of(session, user_id)
-        rows = [[Button(data="n:", label="new_draft"), Button(data="d:l:0", label="my_drafts")]]
+        rows = [[Button(NewDraft(), label="new_draft"), Button(ListDrafts(), label="my_drafts")]]
         if drafts:
-            rows.insert(0, [Button(data=f"d:c:{drafts[0].id}", label="continue_last")])
+            rows.insert(0, [Button(ContinueDraft(drafts[0].id), label="continue_last")])
         return Outcome().add(Reply("common/idle_text", {}, keyboard(*rows)))
 
 

@@ -33,6 +33,12 @@ RoleMembers = Callable[[Session], list[int]]
 DraftActions = Callable[[int], list[Button]]
 # (session, state, typed text) while the user is in the flow
 TextHandler = Callable[[Session, ConversationState, str], Outcome]
+# (session, state, typed text) -> the answer if the hook takes the text, None to pass it on
+BeforeText = Callable[[Session, ConversationState, str], "Outcome | None"]
+# (session, state) -> what to send again after a redelivery (an empty Outcome: nothing)
+Redelivery = Callable[[Session, ConversationState], Outcome]
+# (session, state) -> what the user is asked for now (e.g. a draft's section), or None
+Awaited = Callable[[Session, ConversationState], Any]
 # (session, state, a photo/document/... the user sent) while in the flow
 MediaHandler = Callable[[Session, ConversationState, "Media"], Outcome]
 
@@ -52,7 +58,7 @@ class Media:
 @dataclass
 class Feature:
     name: str
-    # The feature's domain service, for the few cross-feature questions the Dialog asks.
+    # The feature's domain service, for the composition root's wiring (never the Dialog).
     service: Any = None
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     # The buttons the feature answers: route class -> handler (see bot/services/routes.py).
@@ -78,6 +84,18 @@ class Feature:
     resend_checks: dict[str, Callable[[Session, ConversationState, int], bool]] = field(
         default_factory=dict
     )
+    # Hooks the Dialog calls whatever the flow (None: the feature has nothing to say there).
+    # Takes a typed text before the flow's handler does (drafting: the rest of a split message).
+    before_text: BeforeText | None = None
+    # Asks again what a redelivered update's lost reply asked (drafting: the awaited question).
+    on_redelivery: Redelivery | None = None
+    # What the user is asked for now, named when they send a non-text message instead.
+    awaited: Awaited | None = None
+    # A Telegram reply to message id `m` of the user's chat: True if this feature took it
+    # (consultations: the reply speaks in that relayed message's conversation). Own transaction.
+    reply_to: Callable[[int, int], bool] | None = None
+    # (user id, edited message id) -> (chat id, message id) of the copies to edit the same way.
+    edited_copies: Callable[[int, int], list[tuple[int, int]]] | None = None
     # Commands and callback prefixes that work before registration is complete.
     open_commands: frozenset[str] = frozenset()
     open_callbacks: frozenset[str] = frozenset()

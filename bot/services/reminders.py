@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.context import ServiceContext
 from bot.services.deadlines import days_left, local_fire_time
+from bot.services.drafting.routes import ContinueDraft
 from bot.services.readiness import readiness_of_draft
 from bot.services.replies import Button, Reply, keyboard
 from bot.services.textutil import shorten
@@ -149,7 +150,7 @@ class ReminderService:
         rows: list[list[Button]] = [
             [
                 Button(
-                    data=f"d:c:{v['id']}",
+                    ContinueDraft(v["id"]),
                     label="reminder_continue",
                     params={"title": shorten(v["title"], 30)},
                 )

@@ -173,6 +173,8 @@ class ConsultationService:
             draft_actions=lambda draft_id: [
                 Button(RequestAboutDraft(draft_id), label="consult_draft")
             ],
+            reply_to=self.route_reply,
+            edited_copies=self.edited_copies,
         )
 
     def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:

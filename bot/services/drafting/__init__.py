@@ -154,6 +154,11 @@ class DraftingService:
             cancel_flows={
                 flow: lambda s, st, a: self.pause(s, st) for flow in (DRAFT, EDIT, RENAME)
             },
+            before_text=lambda s, st, text: (
+                self.append_continuation(s, st, text) if self.is_continuation(st) else None
+            ),
+            on_redelivery=self.ask_again,
+            awaited=self.awaited_section,
         )
 
     def _new(self, session: Session, user_id: int, route: NewDraft) -> Outcome:

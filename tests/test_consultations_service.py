@@ -17,10 +17,10 @@ from bot.services.consultations import (
     SessionTimeError,
     parse_session_time,
 )
+from bot.services.consultations.mentors import expertise_options
 from bot.services.context import ServiceContext
 from bot.services.dialog import AlreadyRecorded, Dialog
 from bot.services.features import build_dialog
-from bot.services.mentors import expertise_options
 from bot.services.replies import CopyReply, LongReply, Outcome, Reply
 from models import consultations as cq
 from models.consultations import (

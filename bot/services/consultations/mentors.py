@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -26,8 +26,23 @@ from models import repository as repo
 from models.consultations import Mentor, MentorInvite
 from models.tables import ConversationState, User
 
-if TYPE_CHECKING:
-    from bot.services.consultations import ConsultationService
+
+class ConsultationDuties(Protocol):
+    """What a mentor's changes ask of the consultations (the ConsultationService does them);
+    a protocol, so this room needs no import of the service that imports it."""
+
+    reminder_kinds: tuple[str, ...]
+
+    def offer_waiting(self, session: Session, mentor_id: int) -> list[Reply]: ...
+
+    def withdraw_offers(
+        self, session: Session, mentor_id: int, actor: int | None
+    ) -> list[Reply]: ...
+
+    def reassign_all(
+        self, session: Session, mentor_id: int, target_id: int | None, actor: int
+    ) -> tuple[int, list[Reply]]: ...
+
 
 INVITE_PREFIX = "mentor-"
 INVITE_VALID = timedelta(days=7)
@@ -73,7 +88,7 @@ def display_name(session: Session, user_id: int | None) -> str:
 
 
 class MentorService:
-    def __init__(self, ctx: ServiceContext, consultations: ConsultationService) -> None:
+    def __init__(self, ctx: ServiceContext, consultations: ConsultationDuties) -> None:
         self.ctx = ctx
         self.consultations = consultations
 

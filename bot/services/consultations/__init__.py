@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from sqlmodel import Session
-
 from bot.services.consultations.admin import AdminViews
 from bot.services.consultations.closing import Closing
 from bot.services.consultations.conversation import Conversation
@@ -41,13 +39,42 @@ from bot.services.consultations.lifecycle import (
 from bot.services.consultations.mentors import MentorService
 from bot.services.consultations.offers import Offers
 from bot.services.consultations.requests import Requests
-from bot.services.consultations.routes import RequestAboutDraft
+from bot.services.consultations.routes import (
+    AcceptConsultation,
+    AllConsultations,
+    AskCancel,
+    AskClose,
+    AskComment,
+    AskSchedule,
+    AssignMentor,
+    AssignMenu,
+    ChooseGeneralTopic,
+    ChooseRequestDraft,
+    ChooseTopic,
+    CommentMenu,
+    ConfirmSession,
+    ConsultationHistory,
+    DeclineConsultation,
+    MentorQueue,
+    MyConsultations,
+    OpenChat,
+    Rate,
+    RejectSession,
+    RequestAboutDraft,
+    SkipRatingComment,
+    SkipTimes,
+    StartRequest,
+    TopicPage,
+    ViewConsultation,
+    ViewConsultedDraft,
+)
 from bot.services.consultations.sessions import Sessions
 from bot.services.consultations.views import Views
 from bot.services.consultations.when import SessionTimeError, parse_session_time
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
-from bot.services.replies import Button, Outcome
+from bot.services.replies import Button
+from bot.services.roles import Role
 from models import consultations as cq
 
 __all__ = [
@@ -88,7 +115,47 @@ class ConsultationService(
                 # The common misspelling, kept working for those who learnt it first.
                 "antrian": lambda s, st, a: self.queue(s, st.user_id),
             },
-            callbacks={"k": self._callback},
+            routes={
+                StartRequest: lambda s, u, r: self.start_request(s, u),
+                RequestAboutDraft: lambda s, u, r: self.start_request(s, u, r.draft_id),
+                MyConsultations: lambda s, u, r: self.my_consultations(s, u, edit=True),
+                MentorQueue: lambda s, u, r: self.queue(s, u, edit=True),
+                ChooseRequestDraft: lambda s, u, r: self.choose_draft(s, u, r.draft_id),
+                ChooseTopic: lambda s, u, r: self.choose_topic(s, u, r.index),
+                ChooseGeneralTopic: lambda s, u, r: self.choose_topic(s, u, None),
+                TopicPage: lambda s, u, r: self.topic_page(s, u, r.page),
+                SkipTimes: lambda s, u, r: self.skip_times(s, u),
+                ViewConsultation: lambda s, u, r: self.view(s, u, r.consultation_id),
+                AcceptConsultation: lambda s, u, r: self.accept(s, u, r.consultation_id),
+                DeclineConsultation: lambda s, u, r: self.decline(s, u, r.consultation_id),
+                ViewConsultedDraft: lambda s, u, r: self.draft_view(s, u, r.consultation_id),
+                OpenChat: lambda s, u, r: self.open_chat(s, u, r.consultation_id),
+                CommentMenu: lambda s, u, r: self.comment_menu(s, u, r.consultation_id),
+                AskComment: lambda s, u, r: self.ask_comment(
+                    s, u, r.consultation_id, r.field_index
+                ),
+                AskSchedule: lambda s, u, r: self.ask_schedule(s, u, r.consultation_id),
+                ConfirmSession: lambda s, u, r: self.confirm_session(s, u, r.session_id),
+                RejectSession: lambda s, u, r: self.reject_session(s, u, r.session_id),
+                AskClose: lambda s, u, r: self.ask_close(s, u, r.consultation_id),
+                AskCancel: lambda s, u, r: self.ask_cancel(s, u, r.consultation_id),
+                Rate: lambda s, u, r: self.rate(s, u, r.consultation_id, r.stars),
+                SkipRatingComment: lambda s, u, r: self.skip_rating_comment(
+                    s, u, r.consultation_id
+                ),
+                ConsultationHistory: lambda s, u, r: self.history(s, u, r.consultation_id),
+                AllConsultations: lambda s, u, r: self.admin_list(s, u, r.page),
+                AssignMenu: lambda s, u, r: self.assign_menu(s, u, r.consultation_id),
+                AssignMentor: lambda s, u, r: self.assign(s, u, r.consultation_id, r.mentor_id),
+            },
+            # History and assigning stay at the feature's role: to anyone but an admin they
+            # answer "not found", as for any consultation that is not theirs (see `role`).
+            roles={
+                "antrean": Role.MENTOR,
+                "antrian": Role.MENTOR,
+                MentorQueue: Role.MENTOR,
+                AllConsultations: Role.ADMIN,
+            },
             resend_checks={CHAT: lambda s, st, message_id: cq.relayed(s, st.user_id, message_id)},
             text_flows={
                 REQUEST: self.request_text,
@@ -109,36 +176,3 @@ class ConsultationService(
                 Button(RequestAboutDraft(draft_id), label="consult_draft")
             ],
         )
-
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        action, args = parts[0], [int(p) for p in parts[1:]]
-        actions = {
-            "n": lambda: self.start_request(session, user_id),
-            "nd": lambda: self.start_request(session, user_id, args[0]),
-            "l": lambda: self.my_consultations(session, user_id, edit=True),
-            "aq": lambda: self.queue(session, user_id, edit=True),
-            "d": lambda: self.choose_draft(session, user_id, args[0]),
-            "t": lambda: self.choose_topic(session, user_id, args[0]),
-            "tg": lambda: self.choose_topic(session, user_id, None),
-            "tp": lambda: self.topic_page(session, user_id, args[0]),
-            "ts": lambda: self.skip_times(session, user_id),
-            "v": lambda: self.view(session, user_id, args[0]),
-            "a": lambda: self.accept(session, user_id, args[0]),
-            "x": lambda: self.decline(session, user_id, args[0]),
-            "dv": lambda: self.draft_view(session, user_id, args[0]),
-            "c": lambda: self.open_chat(session, user_id, args[0]),
-            "cm": lambda: self.comment_menu(session, user_id, args[0]),
-            "cs": lambda: self.ask_comment(session, user_id, args[0], args[1]),
-            "s": lambda: self.ask_schedule(session, user_id, args[0]),
-            "sy": lambda: self.confirm_session(session, user_id, args[0]),
-            "sn": lambda: self.reject_session(session, user_id, args[0]),
-            "z": lambda: self.ask_close(session, user_id, args[0]),
-            "q": lambda: self.ask_cancel(session, user_id, args[0]),
-            "r": lambda: self.rate(session, user_id, args[0], args[1]),
-            "rn": lambda: self.skip_rating_comment(session, user_id, args[0]),
-            "h": lambda: self.history(session, user_id, args[0]),
-            "al": lambda: self.admin_list(session, user_id, args[0]),
-            "ga": lambda: self.assign_menu(session, user_id, args[0]),
-            "gm": lambda: self.assign(session, user_id, args[0], args[1]),
-        }
-        return actions[action]()

@@ -8,13 +8,19 @@ from bot.services.consultations.lifecycle import (
     ADMIN_PAGE,
     EXPIRY_KIND,
     Lifecycle,
-    _forbidden,
     _names_by_role,
     _not_found,
 )
 from bot.services.consultations.mentors import (
     active_mentor,
     display_name,
+)
+from bot.services.consultations.routes import (
+    AllConsultations,
+    AssignMentor,
+    MentorList,
+    OpenChat,
+    ViewConsultation,
 )
 from bot.services.replies import (
     Button,
@@ -36,19 +42,17 @@ from models.consultations import (
 
 class AdminViews(Lifecycle):
     def admin_list(self, session: Session, user_id: int, page: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         everything = cq.all_consultations(session)
         pages = max(1, -(-len(everything) // ADMIN_PAGE))
         page = min(max(page, 0), pages - 1)
         shown = everything[page * ADMIN_PAGE : (page + 1) * ADMIN_PAGE]
         nav = []
         if page > 0:
-            nav.append(Button(data=f"k:al:{page - 1}", label="previous_page"))
+            nav.append(Button(data=AllConsultations(page - 1), label="previous_page"))
         if page + 1 < pages:
-            nav.append(Button(data=f"k:al:{page + 1}", label="next_page"))
+            nav.append(Button(data=AllConsultations(page + 1), label="next_page"))
         rows = [*one_per_row([self._item_button(c) for c in shown]), tuple(nav)]
-        rows.append((Button(data="m:l", label="mentor_list"),))
+        rows.append((Button(data=MentorList(), label="mentor_list"),))
         context = {
             "items": [self._item(session, c) for c in shown],
             "page": page + 1,
@@ -71,7 +75,7 @@ class AdminViews(Lifecycle):
         loads = cq.open_counts(session, [m.user_id for m in mentors])
         choices = [
             Button(
-                data=f"k:gm:{cid}:{m.user_id}",
+                data=AssignMentor(cid, m.user_id),
                 label="mentor_reassign_to",
                 params={
                     "name": display_name(session, m.user_id)[:30],
@@ -81,7 +85,7 @@ class AdminViews(Lifecycle):
             )
             for m in mentors
         ]
-        rows = [*one_per_row(choices), (Button(data=f"k:v:{cid}", label="consult_back"),)]
+        rows = [*one_per_row(choices), (Button(data=ViewConsultation(cid), label="consult_back"),)]
         context = {"c": c, "count": len(mentors)}
         return Outcome().add(Reply("consult/assign_menu", context, keyboard(*rows), edit=True))
 
@@ -102,7 +106,7 @@ class AdminViews(Lifecycle):
         if asn_state.flow == repo.IDLE:
             self._enter_chat(session, c.asn_id, c)
         context = self._context(session, c)
-        chat = keyboard([Button(data=f"k:c:{cid}", label="consult_write")])
+        chat = keyboard([Button(data=OpenChat(cid), label="consult_write")])
         outcome = Outcome(notice="saved", rebuild=(EXPIRY_KIND,))
         outcome.add(
             Reply(
@@ -171,5 +175,5 @@ class AdminViews(Lifecycle):
             about = _names_by_role(session, people.get(event.id or 0, []))
             context = {"e": event, "actor": actor, "people": about}
             chunks.append(Chunk("consult/history_event", context, event.detail or ""))
-        buttons = keyboard([Button(data=f"k:v:{cid}", label="consult_back")])
+        buttons = keyboard([Button(data=ViewConsultation(cid), label="consult_back")])
         return Outcome().add(LongReply(tuple(chunks), buttons))

@@ -19,6 +19,10 @@ from bot.services.consultations.lifecycle import (
     _not_found,
     _stale,
 )
+from bot.services.consultations.routes import (
+    Rate,
+    SkipRatingComment,
+)
 from bot.services.replies import (
     Button,
     Outcome,
@@ -60,8 +64,7 @@ class Closing(Lifecycle):
         self._void_sessions(session, c)
         context = self._context(session, c)
         stars = [
-            Button(data=f"k:r:{c.id}:{n}", label="consult_star", params={"n": n})
-            for n in range(1, 6)
+            Button(data=Rate(c.id, n), label="consult_star", params={"n": n}) for n in range(1, 6)
         ]
         outcome = (
             Outcome(rebuild=(REMINDER_KIND,))
@@ -83,7 +86,7 @@ class Closing(Lifecycle):
         session.add(c)
         self._event(session, c, "rated", user_id, detail=f"{stars}/5")
         repo.set_flow(repo.get_state(session, user_id), RATING, data={"consultation": cid})
-        skip = keyboard([Button(data=f"k:rn:{cid}", label="consult_skip_comment")])
+        skip = keyboard([Button(data=SkipRatingComment(cid), label="consult_skip_comment")])
         context = {"c": c, "stars": stars, "maximum": RATING_COMMENT_MAX}
         return Outcome(notice="consult_rated").add(
             Reply("consult/rating_thanks", context, skip, edit=True)

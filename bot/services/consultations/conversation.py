@@ -23,6 +23,13 @@ from bot.services.consultations.lifecycle import (
 from bot.services.consultations.mentors import (
     display_name,
 )
+from bot.services.consultations.routes import (
+    AskComment,
+    CommentMenu,
+    OpenChat,
+    ViewConsultation,
+)
+from bot.services.drafting.routes import EditSection
 from bot.services.feature import Media
 from bot.services.replies import (
     Button,
@@ -95,7 +102,7 @@ class Conversation(Lifecycle):
         header = Reply(
             "consult/relay_header",
             {"c": c, "sender": display_name(session, state.user_id), "role": role},
-            keyboard([Button(data=f"k:c:{c.id}", label="consult_reply")]),
+            keyboard([Button(data=OpenChat(c.id), label="consult_reply")]),
         )
         record = partial(self.record_relay, c.id or 0, state.user_id, other)
         return Outcome().add(
@@ -176,13 +183,13 @@ class Conversation(Lifecycle):
             return _not_found()
         buttons = [
             Button(
-                data=f"k:cs:{cid}:{i}",
+                data=AskComment(cid, i),
                 label="section_filled" if view.answers.get(s.key) else "section_empty",
                 params={"number": i + 1, "title": shorten(s.title, 40)},
             )
             for i, s in enumerate(view.fmt.sections)
         ]
-        rows = [*one_per_row(buttons), (Button(data=f"k:v:{cid}", label="consult_back"),)]
+        rows = [*one_per_row(buttons), (Button(data=ViewConsultation(cid), label="consult_back"),)]
         context = {**view.as_context(), "c": c}
         return Outcome().add(Reply("consult/comment_menu", context, keyboard(*rows)))
 
@@ -225,14 +232,14 @@ class Conversation(Lifecycle):
         open_section = keyboard(
             [
                 Button(
-                    data=f"d:s:{c.draft_id}:{view.fmt.index(key)}",
+                    data=EditSection(c.draft_id, view.fmt.index(key)),
                     label="consult_open_section",
                 )
             ]
         )
         mentor_buttons = keyboard(
-            [Button(data=f"k:cm:{cid}", label="consult_comment_more")],
-            [Button(data=f"k:v:{cid}", label="consult_back")],
+            [Button(data=CommentMenu(cid), label="consult_comment_more")],
+            [Button(data=ViewConsultation(cid), label="consult_back")],
         )
         return (
             Outcome()

@@ -11,6 +11,10 @@ from sqlmodel import Session
 from bot.services.consultations.mentors import (
     display_name,
 )
+from bot.services.consultations.routes import (
+    MyConsultations,
+    ViewConsultation,
+)
 from bot.services.context import ServiceContext
 from bot.services.replies import (
     Button,
@@ -164,7 +168,7 @@ class Lifecycle:
 
     def _tell_admins(self, session: Session, c: Consultation, template: str) -> list[Reply]:
         context = self._context(session, c)
-        view = keyboard([Button(data=f"k:v:{c.id}", label="consult_open")])
+        view = keyboard([Button(data=ViewConsultation(c.id), label="consult_open")])
         return [Reply(template, context, view, to=admin) for admin in sorted(self.ctx.admin_ids)]
 
     def _assigned(self, session: Session, user_id: int, cid: int) -> Consultation | None:
@@ -200,7 +204,7 @@ def _reads_draft(role: str | None, c: Consultation) -> bool:
 
 
 def _mine_row() -> list[Button]:
-    return [Button(data="k:l", label="consult_mine")]
+    return [Button(data=MyConsultations(), label="consult_mine")]
 
 
 def _names_by_role(
@@ -236,7 +240,3 @@ def _draft_not_found() -> Outcome:
 
 def _stale() -> Outcome:
     return Outcome(notice="stale_button", notice_alert=True)
-
-
-def _forbidden() -> Outcome:
-    return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))

@@ -17,10 +17,16 @@ from bot.services.consultations.lifecycle import (
     _not_found,
 )
 from bot.services.consultations.mentors import (
+    acting_mentor,
     active_mentor,
-    not_a_mentor,
     profile_buttons,
     touch,
+)
+from bot.services.consultations.routes import (
+    AcceptConsultation,
+    DeclineConsultation,
+    OpenChat,
+    ViewConsultedDraft,
 )
 from bot.services.replies import (
     Button,
@@ -48,10 +54,7 @@ from models.consultations import (
 class Offers(Lifecycle):
     def queue(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
         """/antrean (alias /antrian): a mentor's offered and assigned consultations."""
-        mentor = active_mentor(session, user_id)
-        if mentor is None:
-            return not_a_mentor()
-        touch(session, mentor)
+        mentor = acting_mentor(session, user_id)
         repo.clear_flow(repo.get_state(session, user_id))
         mine = cq.consultations_of_mentor(session, user_id)
         live = [c for c in mine if c.status in LIVE_STATES]
@@ -96,12 +99,12 @@ class Offers(Lifecycle):
     ) -> Reply:
         rows = [
             [
-                Button(data=f"k:a:{c.id}", label="consult_accept"),
-                Button(data=f"k:x:{c.id}", label="consult_decline"),
+                Button(data=AcceptConsultation(c.id), label="consult_accept"),
+                Button(data=DeclineConsultation(c.id), label="consult_decline"),
             ]
         ]
         if c.draft_id:
-            rows.append([Button(data=f"k:dv:{c.id}", label="consult_view_draft")])
+            rows.append([Button(data=ViewConsultedDraft(c.id), label="consult_view_draft")])
         context = {**self._context(session, c), "again": again}
         return Reply("consult/offer", context, keyboard(*rows), to=mentor_id)
 
@@ -131,7 +134,7 @@ class Offers(Lifecycle):
         if asn_state.flow == repo.IDLE:
             self._enter_chat(session, c.asn_id, c)
         context = self._context(session, c)
-        chat = keyboard([Button(data=f"k:c:{cid}", label="consult_write")])
+        chat = keyboard([Button(data=OpenChat(cid), label="consult_write")])
         outcome = Outcome(notice="consult_accepted")
         outcome.add(
             Reply("consult/accepted", context, self._buttons(session, c, "mentor"), edit=True)

@@ -26,6 +26,15 @@ from bot.services.consultations.lifecycle import (
 from bot.services.consultations.mentors import (
     expertise_options,
 )
+from bot.services.consultations.routes import (
+    ChooseGeneralTopic,
+    ChooseRequestDraft,
+    ChooseTopic,
+    MyConsultations,
+    SkipTimes,
+    StartRequest,
+    TopicPage,
+)
 from bot.services.replies import (
     Button,
     Outcome,
@@ -55,7 +64,7 @@ class Requests(Lifecycle):
         shown = mine[:LIST_LIMIT]
         items = [self._item(session, c) for c in shown]
         rows = [*one_per_row([self._item_button(c) for c in shown])]
-        rows.append((Button(data="k:n", label="consult_new"),))
+        rows.append((Button(data=StartRequest(), label="consult_new"),))
         context = {"items": items, "total": len(mine)}
         return Outcome().add(Reply("consult/my_list", context, keyboard(*rows), edit=edit))
 
@@ -76,11 +85,12 @@ class Requests(Lifecycle):
         answers = repo.answers_of_many(session, [d.id for d in drafts if d.id is not None])
         buttons = [
             Button(
-                data=f"k:d:{d.id}", text=shorten(_draft_title(d, answers.get(d.id or 0, {})), 50)
+                data=ChooseRequestDraft(d.id),
+                text=shorten(_draft_title(d, answers.get(d.id or 0, {})), 50),
             )
             for d in drafts
         ]
-        buttons.append(Button(data="k:d:0", label="consult_no_draft"))
+        buttons.append(Button(data=ChooseRequestDraft(0), label="consult_no_draft"))
         return Outcome().add(Reply("consult/ask_draft", {}, one_per_row(buttons)))
 
     def ask_about_draft(
@@ -131,7 +141,7 @@ class Requests(Lifecycle):
         repo.set_flow(state, REQUEST, step=step, data={**state.data, "topic": topic})
         outcome = Outcome().add(Reply("consult/topic_chosen", {"topic": topic}, edit=edit))
         if prefilled:
-            buttons = keyboard([Button(data="k:ts", label="consult_skip_times")])
+            buttons = keyboard([Button(data=SkipTimes(), label="consult_skip_times")])
             context = {"question": prefilled, "maximum": TIMES_MAX}
             return outcome.add(Reply("consult/ask_times", context, buttons))
         limits = {"minimum": QUESTION_MIN, "maximum": QUESTION_MAX}
@@ -150,7 +160,7 @@ class Requests(Lifecycle):
         rows: list[Any] = [
             (
                 Button(
-                    data=f"k:t:{options.index(o)}",
+                    data=ChooseTopic(options.index(o)),
                     label="consult_topic_suggested",
                     params={"name": shorten(o, 50)},
                 ),
@@ -164,14 +174,14 @@ class Requests(Lifecycle):
         page = min(max(page, 0), pages - 1)
         start = page * TOPIC_PAGE
         rows += one_per_row(
-            [Button(data=f"k:t:{i}", text=o) for i, o in rest[start : start + TOPIC_PAGE]]
+            [Button(data=ChooseTopic(i), text=o) for i, o in rest[start : start + TOPIC_PAGE]]
         )
         nav = []
         if page > 0:
-            nav.append(Button(data=f"k:tp:{page - 1}", label="previous_page"))
+            nav.append(Button(data=TopicPage(page - 1), label="previous_page"))
         if page + 1 < pages:
-            nav.append(Button(data=f"k:tp:{page + 1}", label="next_page"))
-        rows += [tuple(nav), (Button(data="k:tg", label="consult_topic_general"),)]
+            nav.append(Button(data=TopicPage(page + 1), label="next_page"))
+        rows += [tuple(nav), (Button(data=ChooseGeneralTopic(), label="consult_topic_general"),)]
         context = {"page": page + 1, "pages": pages, "intro": intro, "suggested": suggested}
         return Reply("consult/ask_topic", context, keyboard(*rows), edit=edit)
 
@@ -188,7 +198,7 @@ class Requests(Lifecycle):
                 }
                 return Outcome().add(Reply("consult/question_invalid", context))
             repo.set_flow(state, REQUEST, step="times", data={**state.data, "question": question})
-            buttons = keyboard([Button(data="k:ts", label="consult_skip_times")])
+            buttons = keyboard([Button(data=SkipTimes(), label="consult_skip_times")])
             return Outcome().add(Reply("consult/ask_times", {"maximum": TIMES_MAX}, buttons))
         if state.step == "times":
             times = " ".join(text.split())
@@ -205,8 +215,8 @@ class Requests(Lifecycle):
         matches = [o for o in options if words and all(w in o.casefold() for w in words)]
         if len(matches) == 1:
             return self._take_topic(state, matches[0], edit=False)
-        buttons = [Button(data=f"k:t:{options.index(m)}", text=m) for m in matches[:TOPIC_PAGE]]
-        buttons.append(Button(data="k:tg", label="consult_topic_general"))
+        buttons = [Button(data=ChooseTopic(options.index(m)), text=m) for m in matches[:TOPIC_PAGE]]
+        buttons.append(Button(data=ChooseGeneralTopic(), label="consult_topic_general"))
         context = {"text": text.strip()[:100], "count": len(matches)}
         return Outcome().add(Reply("consult/topic_matches", context, one_per_row(buttons)))
 
@@ -247,7 +257,7 @@ class Requests(Lifecycle):
         repo.clear_flow(state)
         offers = self._route(session, consultation, exclude=set())
         context = {"c": consultation, "offered": len(offers), "admins": bool(self.ctx.admin_ids)}
-        buttons = keyboard([Button(data="k:l", label="consult_mine")])
+        buttons = keyboard([Button(data=MyConsultations(), label="consult_mine")])
         outcome = Outcome(rebuild=(EXPIRY_KIND,))
         if edit:
             outcome.add(Reply("consult/times_skipped", edit=True))

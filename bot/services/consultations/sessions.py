@@ -15,6 +15,11 @@ from bot.services.consultations.lifecycle import (
     _not_found,
     _stale,
 )
+from bot.services.consultations.routes import (
+    AskSchedule,
+    ConfirmSession,
+    RejectSession,
+)
 from bot.services.consultations.when import (
     SessionTimeError,
     _when,
@@ -84,8 +89,8 @@ class Sessions(Lifecycle):
         context = {**self._context(session, c), "proposal": proposal}
         answer = keyboard(
             [
-                Button(data=f"k:sy:{proposal.id}", label="consult_session_yes"),
-                Button(data=f"k:sn:{proposal.id}", label="consult_session_no"),
+                Button(data=ConfirmSession(proposal.id), label="consult_session_yes"),
+                Button(data=RejectSession(proposal.id), label="consult_session_no"),
             ]
         )
         return (
@@ -127,7 +132,7 @@ class Sessions(Lifecycle):
         )
         repo.set_flow(repo.get_state(session, user_id), RETIME, data={"consultation": c.id})
         context = {**self._context(session, c), "proposal": proposal}
-        propose = keyboard([Button(data=f"k:s:{c.id}", label="consult_schedule")])
+        propose = keyboard([Button(data=AskSchedule(c.id), label="consult_schedule")])
         return (
             Outcome(notice="saved")
             .add(Reply("consult/retime_ask", context, edit=True))
@@ -143,7 +148,7 @@ class Sessions(Lifecycle):
         times = " ".join(text.split())[:TIMES_MAX]
         self._event(session, c, "other_time_asked", state.user_id, detail=times)
         context = {**self._context(session, c), "times": times}
-        propose = keyboard([Button(data=f"k:s:{c.id}", label="consult_schedule")])
+        propose = keyboard([Button(data=AskSchedule(c.id), label="consult_schedule")])
         return (
             Outcome()
             .add(Reply("consult/retime_sent", context))

@@ -19,6 +19,25 @@ from bot.services.consultations.mentors import (
     display_name,
     expertise_options,
 )
+from bot.services.consultations.routes import (
+    AcceptConsultation,
+    AllConsultations,
+    AskCancel,
+    AskClose,
+    AskSchedule,
+    AssignMenu,
+    CommentMenu,
+    ConfirmSession,
+    ConsultationHistory,
+    DeclineConsultation,
+    MentorQueue,
+    MyConsultations,
+    OpenChat,
+    Rate,
+    RejectSession,
+    ViewConsultation,
+    ViewConsultedDraft,
+)
 from bot.services.drafting import DraftView
 from bot.services.readiness import readiness_of_draft
 from bot.services.replies import (
@@ -100,16 +119,16 @@ class Views(Lifecycle):
             chunks.append(Chunk("draft/preview_empty", {}))
         rows: list[list[Button]] = []
         if role == "mentor" and c.status in ACTIVE_STATES:
-            rows.append([Button(data=f"k:cm:{cid}", label="consult_comment")])
+            rows.append([Button(data=CommentMenu(cid), label="consult_comment")])
         if role == "offered":
             rows.append(
                 [
-                    Button(data=f"k:a:{cid}", label="consult_accept"),
-                    Button(data=f"k:x:{cid}", label="consult_decline"),
+                    Button(data=AcceptConsultation(cid), label="consult_accept"),
+                    Button(data=DeclineConsultation(cid), label="consult_decline"),
                 ]
             )
         else:
-            rows.append([Button(data=f"k:v:{cid}", label="consult_back")])
+            rows.append([Button(data=ViewConsultation(cid), label="consult_back")])
         return Outcome(notice="preview_sent").add(LongReply(tuple(chunks), keyboard(*rows)))
 
     def context_of(self, session: Session, c: Consultation) -> dict[str, Any]:
@@ -150,51 +169,51 @@ class Views(Lifecycle):
         active = c.status in ACTIVE_STATES
         if role == "asn":
             if active:
-                rows.append([Button(data=f"k:c:{cid}", label="consult_write")])
+                rows.append([Button(data=OpenChat(cid), label="consult_write")])
                 proposal = next(
                     (s for s in cq.sessions_of(session, cid or 0) if s.status == PROPOSED), None
                 )
                 if proposal is not None:
                     rows.append(
                         [
-                            Button(data=f"k:sy:{proposal.id}", label="consult_session_yes"),
-                            Button(data=f"k:sn:{proposal.id}", label="consult_session_no"),
+                            Button(data=ConfirmSession(proposal.id), label="consult_session_yes"),
+                            Button(data=RejectSession(proposal.id), label="consult_session_no"),
                         ]
                     )
             if c.status == CLOSED and c.rating is None:
                 rows.append(
                     [
-                        Button(data=f"k:r:{cid}:{n}", label="consult_star", params={"n": n})
+                        Button(data=Rate(cid, n), label="consult_star", params={"n": n})
                         for n in range(1, 6)
                     ]
                 )
             if c.status in LIVE_STATES:
-                rows.append([Button(data=f"k:q:{cid}", label="consult_cancel")])
-            rows.append([Button(data="k:l", label="consult_mine")])
+                rows.append([Button(data=AskCancel(cid), label="consult_cancel")])
+            rows.append([Button(data=MyConsultations(), label="consult_mine")])
         elif role == "mentor":
             if active:
-                rows.append([Button(data=f"k:c:{cid}", label="consult_write")])
+                rows.append([Button(data=OpenChat(cid), label="consult_write")])
                 if c.draft_id:
                     rows.append(
                         [
-                            Button(data=f"k:dv:{cid}", label="consult_view_draft"),
-                            Button(data=f"k:cm:{cid}", label="consult_comment"),
+                            Button(data=ViewConsultedDraft(cid), label="consult_view_draft"),
+                            Button(data=CommentMenu(cid), label="consult_comment"),
                         ]
                     )
-                rows.append([Button(data=f"k:s:{cid}", label="consult_schedule")])
+                rows.append([Button(data=AskSchedule(cid), label="consult_schedule")])
                 rows.append(
                     [
-                        Button(data=f"k:z:{cid}", label="consult_close"),
-                        Button(data=f"k:q:{cid}", label="consult_cancel"),
+                        Button(data=AskClose(cid), label="consult_close"),
+                        Button(data=AskCancel(cid), label="consult_cancel"),
                     ]
                 )
-            rows.append([Button(data="k:aq", label="consult_queue")])
+            rows.append([Button(data=MentorQueue(), label="consult_queue")])
         if user_id is not None and self.ctx.is_admin(user_id):
             if role == "admin" and c.status == OPEN:
-                rows.append([Button(data=f"k:ga:{cid}", label="consult_assign")])
-            rows.append([Button(data=f"k:h:{cid}", label="consult_history")])
+                rows.append([Button(data=AssignMenu(cid), label="consult_assign")])
+            rows.append([Button(data=ConsultationHistory(cid), label="consult_history")])
             if role == "admin":
-                rows.append([Button(data="k:al:0", label="consult_all")])
+                rows.append([Button(data=AllConsultations(0), label="consult_all")])
         return keyboard(*rows)
 
     def _item(self, session: Session, c: Consultation) -> dict[str, Any]:
@@ -207,7 +226,7 @@ class Views(Lifecycle):
     def _item_button(self, c: Consultation) -> Button:
         topic = c.topic or "Umum"
         return Button(
-            data=f"k:v:{c.id}",
+            data=ViewConsultation(c.id),
             label=f"consult_item_{c.status}",
             params={"id": c.id, "topic": shorten(topic, 35)},
         )

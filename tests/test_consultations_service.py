@@ -111,7 +111,7 @@ def ask(
     dialog.text(user_id, QUESTION)
     outcome = dialog.text(user_id, "Senin–Rabu pagi")
     with dialog.ctx.db.session() as session:
-        latest = cq.consultations_of_asn(session, user_id)[0]
+        latest = cq.consultations_newest_first(session, asn_id=user_id)[0]
     return latest.id or 0, outcome
 
 
@@ -340,7 +340,7 @@ def test_request_is_stored_at_once_and_offered_to_least_loaded_matching_mentors(
     assert offers == [MENTOR_A, MENTOR_B]
     assert done.rebuild == ("consult_expiry",)
     with dialog.ctx.db.session() as session:
-        stored = cq.consultations_of_asn(session, ASN)[0]
+        stored = cq.consultations_newest_first(session, asn_id=ASN)[0]
         assert (stored.status, stored.topic, stored.draft_id) == ("open", "Kesehatan", draft_id)
         assert stored.question == QUESTION and stored.preferred_times is None
     assert offered_to(dialog.ctx.db, stored.id or 0) == {MENTOR_A: "offered", MENTOR_B: "offered"}
@@ -571,7 +571,7 @@ def test_comment_on_a_section_shows_when_the_asn_views_it(dialog: Dialog) -> Non
 
 def consultation_ids(dialog: Dialog, user_id: int) -> list[int]:
     with dialog.ctx.db.session() as session:
-        return [c.id or 0 for c in cq.consultations_of_asn(session, user_id)]
+        return [c.id or 0 for c in cq.consultations_newest_first(session, asn_id=user_id)]
 
 
 def _service(dialog: Dialog) -> ConsultationService:

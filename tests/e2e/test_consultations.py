@@ -58,7 +58,7 @@ async def request(asn, topic: str = "kesehatan", draft: str | None = None) -> li
 
 def consultation_of(bot: RunningBot, asn_id: int) -> Consultation:
     with bot.database.session() as session:
-        return cq.consultations_of_asn(session, asn_id)[0]
+        return cq.consultations_newest_first(session, asn_id=asn_id)[0]
 
 
 PEOPLE = {

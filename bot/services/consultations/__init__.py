@@ -156,7 +156,9 @@ class ConsultationService(
                 MentorQueue: Role.MENTOR,
                 AllConsultations: Role.ADMIN,
             },
-            resend_checks={CHAT: lambda s, st, message_id: cq.relayed(s, st.user_id, message_id)},
+            resend_checks={
+                CHAT: lambda s, st, message_id: bool(cq.relays_from(s, st.user_id, message_id))
+            },
             text_flows={
                 REQUEST: self.request_text,
                 CHAT: self.relay_text,

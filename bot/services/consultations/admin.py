@@ -42,7 +42,7 @@ from models.consultations import (
 
 class AdminViews(Lifecycle):
     def admin_list(self, session: Session, user_id: int, page: int) -> Outcome:
-        everything = cq.all_consultations(session)
+        everything = cq.consultations_newest_first(session)
         pages = max(1, -(-len(everything) // ADMIN_PAGE))
         page = min(max(page, 0), pages - 1)
         shown = everything[page * ADMIN_PAGE : (page + 1) * ADMIN_PAGE]

@@ -171,7 +171,7 @@ class Conversation(Lifecycle):
         """Where an edited message was copied to, in conversations still going on."""
         with self.ctx.db.session() as session:
             found = []
-            for relayed in cq.copies_of(session, user_id, message_id):
+            for relayed in cq.relays_from(session, user_id, message_id, status="sent"):
                 c = session.get(Consultation, relayed.consultation_id)
                 if c is not None and c.status in ACTIVE_STATES and relayed.to_message_id:
                     found.append((relayed.to_chat_id, relayed.to_message_id))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.services.consultations.routes import (
     AcceptInvite,
@@ -223,7 +223,7 @@ class MentorService:
         return active_mentor(session, user_id) is not None
 
     def active_mentor_ids(self, session: Session) -> list[int]:
-        return list(session.exec(select(Mentor.user_id).where(col(Mentor.active).is_(True))))
+        return cq.active_mentor_ids(session)
 
     def confirm_invite(self, session: Session, user_id: int, accepted: bool) -> Outcome:
         state = repo.get_state(session, user_id)
@@ -492,7 +492,7 @@ def profile_buttons(mentor: Mentor) -> tuple[tuple[Button, ...], ...]:
 def _invite_by_token(session: Session, token: str) -> MentorInvite | None:
     if not token or len(token) > 64:
         return None
-    return session.exec(select(MentorInvite).where(MentorInvite.token == token)).first()
+    return cq.invite_by_token(session, token)
 
 
 def touch(session: Session, mentor: Mentor) -> None:

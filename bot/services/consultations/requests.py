@@ -58,7 +58,7 @@ class Requests(Lifecycle):
     def my_consultations(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
         """/konsultasi: the ASN's own requests, or straight to a new one if there are none."""
         repo.clear_flow(repo.get_state(session, user_id))
-        mine = cq.consultations_of_asn(session, user_id)
+        mine = cq.consultations_newest_first(session, asn_id=user_id)
         if not mine:
             return self.start_request(session, user_id)
         shown = mine[:LIST_LIMIT]

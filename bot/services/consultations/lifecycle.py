@@ -186,10 +186,11 @@ class Lifecycle:
         return Outcome().add(Reply("consult/flow_left", {"flow": flow}))
 
 
-def _draft_title(draft: Draft | None, answers: dict[str, str]) -> str:
+def _draft_title(draft: Draft | None, answers: dict[str, str]) -> str | None:
+    """The draft's own name, if it has one (an untitled draft is named by the templates)."""
     if draft is None:
-        return ""
-    return draft.title or answers.get("nama") or f"Draf #{draft.id}"
+        return None
+    return draft.title or answers.get("nama") or None
 
 
 def _reads_draft(role: str | None, c: Consultation) -> bool:

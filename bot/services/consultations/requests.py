@@ -51,7 +51,7 @@ from models.consultations import (
     Consultation,
     ConsultationOffer,
 )
-from models.tables import ConversationState
+from models.tables import ConversationState, Draft
 
 
 class Requests(Lifecycle):
@@ -83,13 +83,7 @@ class Requests(Lifecycle):
             return Outcome().add(self._topic_reply(session, None, 0, intro=True))
         repo.set_flow(state, REQUEST, step="draft")
         answers = repo.answers_of_many(session, [d.id for d in drafts if d.id is not None])
-        buttons = [
-            Button(
-                data=ChooseRequestDraft(d.id),
-                text=shorten(_draft_title(d, answers.get(d.id or 0, {})), 50),
-            )
-            for d in drafts
-        ]
+        buttons = [_draft_button(d, answers.get(d.id or 0, {})) for d in drafts]
         buttons.append(Button(data=ChooseRequestDraft(0), label="consult_no_draft"))
         return Outcome().add(Reply("consult/ask_draft", {}, one_per_row(buttons)))
 
@@ -115,7 +109,7 @@ class Requests(Lifecycle):
         title = _draft_title(draft, repo.answers_of(session, draft_id)) if draft else None
         return (
             Outcome()
-            .add(Reply("consult/draft_chosen", {"title": title}, edit=True))
+            .add(Reply("consult/draft_chosen", {"title": title, "draft_id": draft_id}, edit=True))
             .add(self._topic_reply(session, draft_id or None, 0))
         )
 
@@ -296,3 +290,13 @@ class Requests(Lifecycle):
         event = self._event(session, c, "offered", None)
         self._name_people(session, event, [("offered", m.user_id) for m in chosen])
         return [self.offer_reply(session, c, m.user_id) for m in chosen]
+
+
+def _draft_button(draft: Draft, answers: dict[str, str]) -> Button:
+    """A draft to consult about: its name as typed, or "Draf #id" from the labels."""
+    title = _draft_title(draft, answers)
+    if title:
+        return Button(ChooseRequestDraft(draft.id or 0), text=shorten(title, 50))
+    return Button(
+        ChooseRequestDraft(draft.id or 0), label="consult_draft_untitled", params={"id": draft.id}
+    )

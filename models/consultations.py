@@ -44,7 +44,7 @@ __all__ = [
     "SessionReminder",
 ]
 
-# Consultation states (see bot/services/consultations.py for the transitions).
+# Consultation states (see bot/services/consultations/lifecycle.py for the transitions).
 OPEN = "open"
 ASSIGNED = "assigned"
 SCHEDULED = "scheduled"

@@ -12,6 +12,20 @@ Each transition is one conditional UPDATE (see models.consultations.move), so tw
 at the same moment can never both win: of two mentors pressing Accept, one gets the request and
 the other is told it is taken. Flow state (which request is being written, which conversation
 a user is speaking in) lives in `conversation_states`, so a restart changes nothing.
+
+The rooms, in the order a consultation lives (each a mixin of `ConsultationService`, all on
+`lifecycle.Lifecycle`; none imports this package, so there is no cycle):
+
+    routes.py        every k: and m: button, as typed routes
+    requests.py      an ASN's request: draft, topic, question, routing to mentors
+    offers.py        offers to mentors, their queue, requests waiting for a free mentor
+    conversation.py  the relayed conversation and the mentor's comments on the draft
+    sessions.py      scheduling a session; when.py parses the typed time
+    closing.py       closing, rating, cancelling
+    admin.py         the admins' list, assigning, reassigning, the history
+    views.py         one consultation as each person sees it (card, buttons, draft)
+    lifecycle.py     the transitions, the event log, telling admins, the shared limits
+    mentors.py       the mentor feature: invites, profile, pause/resume, the admins' management
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import sys
 from telegram import Bot, BotCommandScopeChat
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
-from bot.services.mentors import new_invite
+from bot.services.consultations.mentors import new_invite
 from bot.services.textutil import format_datetime_id
 from bot.settings import Settings, SettingsError, load_settings
 from models.types import utcnow

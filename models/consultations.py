@@ -44,7 +44,7 @@ __all__ = [
     "SessionReminder",
 ]
 
-# Consultation states (see bot/services/consultations.py for the transitions).
+# Consultation states (see bot/services/consultations/lifecycle.py for the transitions).
 OPEN = "open"
 ASSIGNED = "assigned"
 SCHEDULED = "scheduled"
@@ -420,6 +420,14 @@ def available_mentors(session: Session, exclude: int | None = None) -> list[Ment
     return [m for m in session.exec(query) if m.user_id != exclude]
 
 
+def active_mentor_ids(session: Session) -> list[int]:
+    return list(session.exec(select(Mentor.user_id).where(col(Mentor.active).is_(True))))
+
+
+def invite_by_token(session: Session, token: str) -> MentorInvite | None:
+    return session.exec(select(MentorInvite).where(MentorInvite.token == token)).first()
+
+
 def all_mentors(session: Session) -> list[Mentor]:
     """Every mentor, active ones first."""
     query = select(Mentor).order_by(col(Mentor.active).desc(), col(Mentor.joined_at))
@@ -451,8 +459,11 @@ def notice_of(
     return session.exec(query).first()
 
 
-def consultations_of_asn(session: Session, user_id: int) -> list[Consultation]:
-    query = select(Consultation).where(Consultation.asn_id == user_id)
+def consultations_newest_first(session: Session, asn_id: int | None = None) -> list[Consultation]:
+    """Every consultation, or with `asn_id` that ASN's own requests."""
+    query = select(Consultation)
+    if asn_id is not None:
+        query = query.where(Consultation.asn_id == asn_id)
     return list(session.exec(query.order_by(col(Consultation.id).desc())))
 
 
@@ -481,10 +492,6 @@ def requests_waiting_for(session: Session, mentor_id: int) -> list[Consultation]
         ~col(Consultation.id).in_(answered),
     )
     return list(session.exec(query.order_by(col(Consultation.id))))
-
-
-def all_consultations(session: Session) -> list[Consultation]:
-    return list(session.exec(select(Consultation).order_by(col(Consultation.id).desc())))
 
 
 def events_of(session: Session, consultation_id: int) -> list[ConsultationEvent]:
@@ -549,24 +556,18 @@ def relay_by_copy(session: Session, chat_id: int, message_id: int) -> RelayedMes
     found = session.exec(query).first()
     if found is not None:
         return found
+    return next(iter(relays_from(session, chat_id, message_id)), None)
+
+
+def relays_from(
+    session: Session, chat_id: int, message_id: int, status: str | None = None
+) -> list[RelayedMessage]:
+    """The relays of this message of this chat, first first; with `status`, only those in it
+    ("sent": the copies that exist). Any relay at all means it was passed on (or tried: a
+    failure was reported)."""
     query = select(RelayedMessage).where(
         RelayedMessage.from_chat_id == chat_id, RelayedMessage.from_message_id == message_id
     )
-    return session.exec(query.order_by(col(RelayedMessage.id))).first()
-
-
-def relayed(session: Session, chat_id: int, message_id: int) -> bool:
-    """Whether this message of this chat was passed on (or tried: a failure was reported)."""
-    query = select(RelayedMessage.id).where(
-        RelayedMessage.from_chat_id == chat_id, RelayedMessage.from_message_id == message_id
-    )
-    return session.exec(query).first() is not None
-
-
-def copies_of(session: Session, chat_id: int, message_id: int) -> list[RelayedMessage]:
-    query = select(RelayedMessage).where(
-        RelayedMessage.from_chat_id == chat_id,
-        RelayedMessage.from_message_id == message_id,
-        RelayedMessage.status == "sent",
-    )
-    return list(session.exec(query))
+    if status is not None:
+        query = query.where(RelayedMessage.status == status)
+    return list(session.exec(query.order_by(col(RelayedMessage.id))))

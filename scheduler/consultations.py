@@ -27,7 +27,7 @@ from bot.services.consultations import (
     REMINDER_KIND,
     ConsultationService,
 )
-from bot.services.mentors import display_name
+from bot.services.consultations.mentors import display_name
 from bot.services.replies import Button, Reply, keyboard
 from models import consultations as cq
 from models.consultations import (

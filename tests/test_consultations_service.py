@@ -17,10 +17,51 @@ from bot.services.consultations import (
     SessionTimeError,
     parse_session_time,
 )
+from bot.services.consultations.mentors import expertise_options
+from bot.services.consultations.routes import (
+    AcceptConsultation,
+    AcceptInvite,
+    AllConsultations,
+    AskCancel,
+    AskCapacity,
+    AskClose,
+    AskComment,
+    AskSchedule,
+    AssignMentor,
+    AssignMenu,
+    ChooseGeneralTopic,
+    ChooseRequestDraft,
+    CommentMenu,
+    ConfirmSession,
+    ConsultationHistory,
+    DeactivateMentor,
+    DeclineConsultation,
+    DeclineInvite,
+    ExpertisePage,
+    InviteMentor,
+    MentorDetail,
+    MentorList,
+    MentorProfile,
+    OpenChat,
+    Rate,
+    ReactivateMentor,
+    ReassignMenu,
+    ReassignTo,
+    RejectSession,
+    RequestAboutDraft,
+    RerouteAll,
+    SetCapacity,
+    SkipTimes,
+    StartRequest,
+    ToggleExpertise,
+    TogglePause,
+    TopicPage,
+    ViewConsultation,
+    ViewConsultedDraft,
+)
 from bot.services.context import ServiceContext
 from bot.services.dialog import AlreadyRecorded, Dialog, UpdateMark
 from bot.services.features import build_dialog
-from bot.services.mentors import expertise_options
 from bot.services.replies import CopyReply, LongReply, Outcome, Reply
 from models import consultations as cq
 from models.consultations import (
@@ -80,10 +121,10 @@ def make_mentor(dialog: Dialog, user_id: int, name: str, expertise: tuple[str, .
     """Register, accept an invite, choose fields of expertise through the buttons."""
     register(dialog, user_id, name=name)
     dialog.command(user_id, "start", f"mentor-{invite_token(dialog)}")
-    assert notice(dialog.callback(user_id, "m:j")) == "mentor_joined"
+    assert notice(dialog.callback(user_id, AcceptInvite().pack())) == "mentor_joined"
     options = expertise_options(dialog.ctx)
     for field in expertise:
-        dialog.callback(user_id, f"m:t:{options.index(field)}:0")
+        dialog.callback(user_id, ToggleExpertise(options.index(field), 0).pack())
 
 
 def setup_people(dialog: Dialog) -> None:
@@ -98,11 +139,11 @@ def ask(
     final outcome."""
     start = dialog.command(user_id, "konsultasi")
     if templates(start) == ["consult/my_list"]:
-        start = dialog.callback(user_id, "k:n")
+        start = dialog.callback(user_id, StartRequest().pack())
     if "consult/ask_draft" in templates(start):
         dialog.callback(user_id, f"k:d:{draft or 0}")
     if topic is None:
-        dialog.callback(user_id, "k:tg")
+        dialog.callback(user_id, ChooseGeneralTopic().pack())
     else:
         assert templates(dialog.text(user_id, topic)) == [
             "consult/topic_chosen",
@@ -111,7 +152,7 @@ def ask(
     dialog.text(user_id, QUESTION)
     outcome = dialog.text(user_id, "Senin–Rabu pagi")
     with dialog.ctx.db.session() as session:
-        latest = cq.consultations_of_asn(session, user_id)[0]
+        latest = cq.consultations_newest_first(session, asn_id=user_id)[0]
     return latest.id or 0, outcome
 
 
@@ -143,7 +184,7 @@ def accepted(dialog: Dialog, expertise: tuple[str, ...] = ("Kesehatan",)) -> int
     setup_people(dialog)
     make_mentor(dialog, MENTOR_A, "Budi Santoso", expertise)
     cid, _ = ask(dialog)
-    assert notice(dialog.callback(MENTOR_A, f"k:a:{cid}")) == "consult_accepted"
+    assert notice(dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())) == "consult_accepted"
     return cid
 
 
@@ -163,7 +204,7 @@ def test_invite_makes_a_mentor_once_and_refuses_misuse(dialog: Dialog, clock: Cl
     assert templates(dialog.command(MENTOR_A, "start", f"mentor-{token}")) == [
         "mentor/invite_confirm"
     ]
-    joined = dialog.callback(MENTOR_A, "m:j")
+    joined = dialog.callback(MENTOR_A, AcceptInvite().pack())
     assert templates(joined) == ["mentor/welcome", "mentor/expertise", "mentor/joined_admin"]
     assert replies_to(joined, ADMIN_ID) == ["mentor/joined_admin"]
     with dialog.ctx.db.session() as session:
@@ -179,12 +220,14 @@ def test_invite_makes_a_mentor_once_and_refuses_misuse(dialog: Dialog, clock: Cl
         "mentor/invite_expired"
     ]
     # A confirm button without an opened invite is stale; declining keeps the token.
-    assert notice(dialog.callback(MENTOR_B, "m:j")) == "stale_button"
+    assert notice(dialog.callback(MENTOR_B, AcceptInvite().pack())) == "stale_button"
     fresh = invite_token(dialog)
     dialog.command(MENTOR_B, "start", f"mentor-{fresh}")
-    assert templates(dialog.callback(MENTOR_B, "m:n")) == ["mentor/invite_declined"]
+    assert templates(dialog.callback(MENTOR_B, DeclineInvite().pack())) == [
+        "mentor/invite_declined"
+    ]
     dialog.command(MENTOR_B, "start", f"mentor-{fresh}")
-    assert notice(dialog.callback(MENTOR_B, "m:j")) == "mentor_joined"
+    assert notice(dialog.callback(MENTOR_B, AcceptInvite().pack())) == "mentor_joined"
 
 
 def finish_registration(dialog: Dialog, user_id: int, name: str) -> Outcome:
@@ -220,7 +263,7 @@ def test_an_invite_opened_before_registering_continues_into_the_mentor_step(
     assert templates(done)[-3:] == ["register/nip_skipped", "menu/main", "mentor/invite_confirm"]
     assert done.replies[-1].context["resumed"] is True
     assert pending_start(dialog, MENTOR_A) is None
-    joined = build_dialog(dialog.ctx).callback(MENTOR_A, "m:j")
+    joined = build_dialog(dialog.ctx).callback(MENTOR_A, AcceptInvite().pack())
     assert notice(joined) == "mentor_joined" and joined.menus == (MENTOR_A,)
     with dialog.ctx.db.session() as session:
         assert session.get(Mentor, MENTOR_A).active
@@ -273,7 +316,9 @@ def test_one_invite_confirmed_by_two_people_at_once_makes_one_mentor(dialog: Dia
     for user_id, name in ((MENTOR_A, "Budi Santoso"), (MENTOR_B, "Citra Dewi")):
         register(dialog, user_id, name=name)
         dialog.command(user_id, "start", f"mentor-{token}")
-    results = race(lambda user_id: dialog.callback(user_id, "m:j"), [MENTOR_A, MENTOR_B])
+    results = race(
+        lambda user_id: dialog.callback(user_id, AcceptInvite().pack()), [MENTOR_A, MENTOR_B]
+    )
     assert sorted(notice(r) or "" for r in results) == ["", "mentor_joined"]
     with dialog.ctx.db.session() as session:
         assert len(session.exec(select(Mentor)).all()) == 1
@@ -286,20 +331,28 @@ def test_mentor_profile_expertise_capacity_pause(dialog: Dialog) -> None:
     make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan", "Inovasi pelayanan publik"))
     options = expertise_options(dialog.ctx)
     # Toggling twice removes it again.
-    dialog.callback(MENTOR_A, f"m:t:{options.index('Kesehatan')}:0")
-    dialog.callback(MENTOR_A, f"m:t:{options.index('Pendidikan')}:0")
-    assert notice(dialog.callback(MENTOR_A, f"m:t:{len(options)}:0")) == "stale_button"
-    dialog.callback(MENTOR_A, "m:k:5")
-    assert notice(dialog.callback(MENTOR_A, "m:k:99")) == "stale_button"
-    assert notice(dialog.callback(MENTOR_A, "m:p")) == "mentor_paused"
+    dialog.callback(MENTOR_A, ToggleExpertise(options.index("Kesehatan"), 0).pack())
+    dialog.callback(MENTOR_A, ToggleExpertise(options.index("Pendidikan"), 0).pack())
+    assert (
+        notice(dialog.callback(MENTOR_A, ToggleExpertise(len(options), 0).pack())) == "stale_button"
+    )
+    dialog.callback(MENTOR_A, SetCapacity(5).pack())
+    assert notice(dialog.callback(MENTOR_A, SetCapacity(99).pack())) == "stale_button"
+    assert notice(dialog.callback(MENTOR_A, TogglePause().pack())) == "mentor_paused"
     with dialog.ctx.db.session() as session:
         mentor = session.get(Mentor, MENTOR_A)
         assert mentor is not None
         assert mentor.expertise == ["Inovasi pelayanan publik", "Pendidikan"]
         assert mentor.capacity == 5 and mentor.paused
-    assert notice(dialog.callback(MENTOR_A, "m:p")) == "mentor_resumed"
+    assert notice(dialog.callback(MENTOR_A, TogglePause().pack())) == "mentor_resumed"
     # Someone who is not a mentor has no profile and no queue.
-    for data in ("m:e:0", "m:c", "m:k:3", "m:p", "m:me"):
+    for data in (
+        ExpertisePage(0).pack(),
+        AskCapacity().pack(),
+        SetCapacity(3).pack(),
+        TogglePause().pack(),
+        MentorProfile().pack(),
+    ):
         assert notice(dialog.callback(ASN, data)) == "mentor_only", data
     assert templates(dialog.command(ASN, "antrian")) == ["mentor/not_mentor"]
     assert templates(dialog.command(ASN, "antrean")) == ["mentor/not_mentor"]
@@ -317,17 +370,17 @@ def test_request_is_stored_at_once_and_offered_to_least_loaded_matching_mentors(
     make_mentor(dialog, MENTOR_C, "Dedi Pendidikan", ("Pendidikan",))
     make_mentor(dialog, 604, "Eka Jeda", ("Kesehatan",))
     make_mentor(dialog, 605, "Fajar Blokir", ("Kesehatan",))
-    dialog.callback(604, "m:p")  # paused
+    dialog.callback(604, TogglePause().pack())  # paused
     dialog.set_reachable(605, False)  # blocked the bot
     # B already carries one consultation: A (none) is told first.
     register(dialog, OTHER_ASN, name="Gita Lestari")
     earlier, _ = ask(dialog, OTHER_ASN)
-    dialog.callback(MENTOR_B, f"k:a:{earlier}")
+    dialog.callback(MENTOR_B, AcceptConsultation(earlier).pack())
     draft_id = new_draft(dialog, ASN)
     dialog.text(ASN, "SIPANDU BUMIL")
     dialog.command(ASN, "batal")
     assert templates(dialog.command(ASN, "konsultasi")) == ["consult/ask_draft"]
-    assert templates(dialog.callback(ASN, f"k:d:{draft_id}")) == [
+    assert templates(dialog.callback(ASN, ChooseRequestDraft(draft_id).pack())) == [
         "consult/draft_chosen",
         "consult/ask_topic",
     ]
@@ -335,12 +388,12 @@ def test_request_is_stored_at_once_and_offered_to_least_loaded_matching_mentors(
     assert templates(matches) == ["consult/topic_chosen", "consult/ask_question"]
     assert templates(dialog.text(ASN, "pendek")) == ["consult/question_invalid"]
     assert templates(dialog.text(ASN, QUESTION)) == ["consult/ask_times"]
-    done = dialog.callback(ASN, "k:ts")
+    done = dialog.callback(ASN, SkipTimes().pack())
     offers = [r.to for r in done.replies if isinstance(r, Reply) and r.template == "consult/offer"]
     assert offers == [MENTOR_A, MENTOR_B]
     assert done.rebuild == ("consult_expiry",)
     with dialog.ctx.db.session() as session:
-        stored = cq.consultations_of_asn(session, ASN)[0]
+        stored = cq.consultations_newest_first(session, asn_id=ASN)[0]
         assert (stored.status, stored.topic, stored.draft_id) == ("open", "Kesehatan", draft_id)
         assert stored.question == QUESTION and stored.preferred_times is None
     assert offered_to(dialog.ctx.db, stored.id or 0) == {MENTOR_A: "offered", MENTOR_B: "offered"}
@@ -350,19 +403,21 @@ def test_capacity_full_or_no_match_goes_to_all_active_mentors(dialog: Dialog) ->
     setup_people(dialog)
     make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan",))
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
-    dialog.callback(MENTOR_A, "m:k:1")
+    dialog.callback(MENTOR_A, SetCapacity(1).pack())
     register(dialog, OTHER_ASN, name="Gita Lestari")
     first, _ = ask(dialog, OTHER_ASN)
-    dialog.callback(MENTOR_A, f"k:a:{first}")  # A is now full
+    dialog.callback(MENTOR_A, AcceptConsultation(first).pack())  # A is now full
     _, outcome = ask(dialog, ASN)
     assert replies_to(outcome, MENTOR_A) == ["consult/offer"]
     assert replies_to(outcome, MENTOR_B) == ["consult/offer"]
-    dialog.callback(MENTOR_A, "m:k:5")  # room again, but a general question matches nobody
+    dialog.callback(
+        MENTOR_A, SetCapacity(5).pack()
+    )  # room again, but a general question matches nobody
     _, outcome = ask(dialog, ASN, topic=None)
     assert replies_to(outcome, MENTOR_A) == ["consult/offer"]
     assert replies_to(outcome, MENTOR_B) == ["consult/offer"]
     # A typed topic that names nothing is answered with the choices, nothing stored.
-    dialog.callback(ASN, "k:n")
+    dialog.callback(ASN, StartRequest().pack())
     refused = dialog.text(ASN, "zzz-tidak-ada")
     assert templates(refused) == ["consult/topic_matches"]
     assert refused.replies[0].context["count"] == 0
@@ -404,7 +459,10 @@ def test_two_mentors_accepting_at_the_same_moment_never_both_get_it(dialog: Dial
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Kesehatan",))
     for _ in range(5):
         cid, _ = ask(dialog)
-        results = race(lambda m, cid=cid: dialog.callback(m, f"k:a:{cid}"), [MENTOR_A, MENTOR_B])
+        results = race(
+            lambda m, cid=cid: dialog.callback(m, AcceptConsultation(cid).pack()),
+            [MENTOR_A, MENTOR_B],
+        )
         assert sorted(notice(r) or "" for r in results) == ["consult_accepted", "consult_taken"]
         winner = MENTOR_A if notice(results[0]) == "consult_accepted" else MENTOR_B
         found = consultation(dialog.ctx.db, cid)
@@ -415,8 +473,8 @@ def test_two_mentors_accepting_at_the_same_moment_never_both_get_it(dialog: Dial
         assert sorted(offered_to(dialog.ctx.db, cid).values()) == ["accepted", "taken"]
         # The loser's buttons now say it is taken; the winner's show the consultation.
         loser = MENTOR_B if winner == MENTOR_A else MENTOR_A
-        assert notice(dialog.callback(loser, f"k:x:{cid}")) == "consult_taken"
-        dialog.callback(winner, f"k:z:{cid}")
+        assert notice(dialog.callback(loser, DeclineConsultation(cid).pack())) == "consult_taken"
+        dialog.callback(winner, AskClose(cid).pack())
         dialog.text(winner, "Selesai dibahas, terima kasih.")
 
 
@@ -456,14 +514,14 @@ def test_declines_move_the_request_on_and_finally_tell_admins(dialog: Dialog) ->
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
     cid, _ = ask(dialog)
     assert offered_to(dialog.ctx.db, cid) == {MENTOR_A: "offered"}
-    declined = dialog.callback(MENTOR_A, f"k:x:{cid}")
+    declined = dialog.callback(MENTOR_A, DeclineConsultation(cid).pack())
     assert notice(declined) == "consult_declined"
     assert replies_to(declined, MENTOR_B) == ["consult/offer"]
-    final = dialog.callback(MENTOR_B, f"k:x:{cid}")
+    final = dialog.callback(MENTOR_B, DeclineConsultation(cid).pack())
     assert replies_to(final, ADMIN_ID) == ["consult/admin_declined"]
     # A decliner no longer sees it, and cannot take it after all.
-    assert notice(dialog.callback(MENTOR_A, f"k:v:{cid}")) == "consult_not_found"
-    assert notice(dialog.callback(MENTOR_A, f"k:a:{cid}")) == "consult_taken"
+    assert notice(dialog.callback(MENTOR_A, ViewConsultation(cid).pack())) == "consult_not_found"
+    assert notice(dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())) == "consult_taken"
     assert consultation(dialog.ctx.db, cid).status == "open"
 
 
@@ -543,18 +601,20 @@ def test_comment_on_a_section_shows_when_the_asn_views_it(dialog: Dialog) -> Non
     dialog.command(ASN, "batal")
     # The "Konsultasi" button on an opened draft starts a request about it.
     summary = dialog.callback(ASN, f"d:o:{draft_id}")
-    assert f"k:nd:{draft_id}" in [b.data for b in buttons(summary)]
-    assert templates(dialog.callback(ASN, f"k:nd:{draft_id}")) == ["consult/ask_topic"]
+    assert RequestAboutDraft(draft_id).pack() in [b.data for b in buttons(summary)]
+    assert templates(dialog.callback(ASN, RequestAboutDraft(draft_id).pack())) == [
+        "consult/ask_topic"
+    ]
     dialog.text(ASN, "kesehatan")
     dialog.text(ASN, QUESTION)
-    dialog.callback(ASN, "k:ts")
+    dialog.callback(ASN, SkipTimes().pack())
     cid = consultation_ids(dialog, ASN)[0]
-    dialog.callback(MENTOR_A, f"k:a:{cid}")
-    view = dialog.callback(MENTOR_A, f"k:dv:{cid}")
+    dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())
+    view = dialog.callback(MENTOR_A, ViewConsultedDraft(cid).pack())
     assert isinstance(view.replies[0], LongReply)
-    menu = dialog.callback(MENTOR_A, f"k:cm:{cid}")
+    menu = dialog.callback(MENTOR_A, CommentMenu(cid).pack())
     assert len(buttons(menu)) == 20
-    dialog.callback(MENTOR_A, f"k:cs:{cid}:10")
+    dialog.callback(MENTOR_A, AskComment(cid, 10).pack())
     assert templates(dialog.text(MENTOR_A, "ok")) == ["consult/comment_invalid"]
     saved = dialog.text(MENTOR_A, "Tambahkan data ibu hamil <risiko tinggi> per desa & sumbernya.")
     assert replies_to(saved, ASN) == ["consult/comment_notice"]
@@ -571,7 +631,7 @@ def test_comment_on_a_section_shows_when_the_asn_views_it(dialog: Dialog) -> Non
 
 def consultation_ids(dialog: Dialog, user_id: int) -> list[int]:
     with dialog.ctx.db.session() as session:
-        return [c.id or 0 for c in cq.consultations_of_asn(session, user_id)]
+        return [c.id or 0 for c in cq.consultations_newest_first(session, asn_id=user_id)]
 
 
 def _service(dialog: Dialog) -> ConsultationService:
@@ -582,7 +642,7 @@ def _service(dialog: Dialog) -> ConsultationService:
 
 
 def propose(dialog: Dialog, cid: int, text: str) -> int:
-    dialog.callback(MENTOR_A, f"k:s:{cid}")
+    dialog.callback(MENTOR_A, AskSchedule(cid).pack())
     outcome = dialog.text(MENTOR_A, text)
     assert templates(outcome) == ["consult/schedule_proposed", "consult/session_proposal"]
     return outcome.replies[0].context["proposal"].id
@@ -590,16 +650,16 @@ def propose(dialog: Dialog, cid: int, text: str) -> int:
 
 def test_session_proposed_confirmed_and_reminded_once(dialog: Dialog, clock: Clock) -> None:
     cid = accepted(dialog)
-    dialog.callback(MENTOR_A, f"k:s:{cid}")
+    dialog.callback(MENTOR_A, AskSchedule(cid).pack())
     assert templates(dialog.text(MENTOR_A, "kapan-kapan")) == ["consult/schedule_invalid"]
     # Rejected, then another time: 25 Nov 2026 10.00 WITA = 02.00 UTC.
     first = propose(dialog, cid, "24/11/2026 15.00")
-    rejected = dialog.callback(ASN, f"k:sn:{first}")
+    rejected = dialog.callback(ASN, RejectSession(first).pack())
     assert replies_to(rejected, MENTOR_A) == ["consult/session_rejected_mentor"]
     assert replies_to(dialog.text(ASN, "Kamis pagi"), MENTOR_A) == ["consult/retime_note"]
     second = propose(dialog, cid, "25 November 2026 pukul 10.00 di Ruang Klinik Bappeda")
-    assert notice(dialog.callback(ASN, f"k:sy:{first}")) == "stale_button"
-    confirmed = dialog.callback(ASN, f"k:sy:{second}")
+    assert notice(dialog.callback(ASN, ConfirmSession(first).pack())) == "stale_button"
+    confirmed = dialog.callback(ASN, ConfirmSession(second).pack())
     assert confirmed.rebuild == ("consult_reminders",)
     assert replies_to(confirmed, MENTOR_A) == ["consult/session_confirmed_mentor"]
     found = consultation(dialog.ctx.db, cid)
@@ -629,7 +689,7 @@ def test_a_bot_down_for_the_day_reminder_sends_only_the_nearest(
 ) -> None:
     cid = accepted(dialog)
     sid = propose(dialog, cid, "25/11/2026 10.00")
-    dialog.callback(ASN, f"k:sy:{sid}")
+    dialog.callback(ASN, ConfirmSession(sid).pack())
     source = SessionReminderSource(_service(dialog), (timedelta(days=1), timedelta(hours=1)))
     sender = RecordingSender("failed")
     clock.current = datetime(2026, 11, 25, 1, 30, tzinfo=UTC)
@@ -651,18 +711,18 @@ def test_a_bot_down_for_the_day_reminder_sends_only_the_nearest(
 def test_close_with_summary_then_rating(dialog: Dialog) -> None:
     cid = accepted(dialog)
     sid = propose(dialog, cid, "25/11/2026 10.00")
-    dialog.callback(ASN, f"k:sy:{sid}")
-    assert notice(dialog.callback(ASN, f"k:z:{cid}")) == "consult_not_found"  # mentors only
-    dialog.callback(MENTOR_A, f"k:z:{cid}")
+    dialog.callback(ASN, ConfirmSession(sid).pack())
+    assert notice(dialog.callback(ASN, AskClose(cid).pack())) == "consult_not_found"  # mentors only
+    dialog.callback(MENTOR_A, AskClose(cid).pack())
     assert templates(dialog.text(MENTOR_A, "singkat")) == ["consult/close_invalid"]
     closed = dialog.text(MENTOR_A, "Sudah dibahas data permasalahan; lengkapi bukti dukung.")
     assert replies_to(closed, ASN) == ["consult/closed_asn"]
     assert closed.rebuild == ("consult_reminders",)
     assert len([b for b in buttons(closed) if b.data.startswith(f"k:r:{cid}:")]) == 5
-    assert notice(dialog.callback(MENTOR_A, f"k:r:{cid}:5")) == "consult_not_found"
-    assert notice(dialog.callback(ASN, f"k:r:{cid}:9")) == "stale_button"
-    assert notice(dialog.callback(ASN, f"k:r:{cid}:4")) == "consult_rated"
-    assert notice(dialog.callback(ASN, f"k:r:{cid}:5")) == "consult_already_rated"
+    assert notice(dialog.callback(MENTOR_A, Rate(cid, 5).pack())) == "consult_not_found"
+    assert notice(dialog.callback(ASN, Rate(cid, 9).pack())) == "stale_button"
+    assert notice(dialog.callback(ASN, Rate(cid, 4).pack())) == "consult_rated"
+    assert notice(dialog.callback(ASN, Rate(cid, 5).pack())) == "consult_already_rated"
     dialog.text(ASN, "Sangat membantu, terima kasih.")
     found = consultation(dialog.ctx.db, cid)
     assert (found.status, found.rating, found.rating_comment) == (
@@ -672,8 +732,8 @@ def test_close_with_summary_then_rating(dialog: Dialog) -> None:
     )
     assert found.ended_at is not None
     # Talking in a closed consultation is refused politely.
-    dialog.callback(ASN, f"k:c:{cid}")
-    assert templates(dialog.callback(ASN, f"k:c:{cid}")) == ["consult/chat_closed"]
+    dialog.callback(ASN, OpenChat(cid).pack())
+    assert templates(dialog.callback(ASN, OpenChat(cid).pack())) == ["consult/chat_closed"]
     assert [a for a, _, _ in actions(dialog.ctx.db, cid)] == [
         "created",
         "offered",
@@ -687,11 +747,11 @@ def test_close_with_summary_then_rating(dialog: Dialog) -> None:
 
 def test_either_side_cancels_with_a_reason(dialog: Dialog) -> None:
     cid = accepted(dialog)
-    dialog.callback(MENTOR_A, f"k:q:{cid}")
+    dialog.callback(MENTOR_A, AskCancel(cid).pack())
     assert templates(dialog.command(MENTOR_A, "batal")) == ["consult/flow_left"]
-    dialog.callback(MENTOR_A, f"k:c:{cid}")  # back to talking
+    dialog.callback(MENTOR_A, OpenChat(cid).pack())  # back to talking
     assert consultation(dialog.ctx.db, cid).status == "assigned"
-    dialog.callback(ASN, f"k:q:{cid}")
+    dialog.callback(ASN, AskCancel(cid).pack())
     assert templates(dialog.text(ASN, "x")) == ["consult/cancel_invalid"]
     cancelled = dialog.text(ASN, "Sudah dibantu rekan di Bappeda")
     assert replies_to(cancelled, MENTOR_A) == ["consult/cancelled_other"]
@@ -716,21 +776,23 @@ def test_every_callback_rechecks_who_may_see_the_consultation(dialog: Dialog) ->
     dialog.command(ASN, "batal")
     cid, _ = ask(dialog, draft=draft_id)
     # While open: the offered mentor may look; another mentor, another ASN may not.
-    assert templates(dialog.callback(MENTOR_A, f"k:v:{cid}")) == ["consult/offer"]
-    assert isinstance(dialog.callback(MENTOR_A, f"k:dv:{cid}").replies[0], LongReply)
+    assert templates(dialog.callback(MENTOR_A, ViewConsultation(cid).pack())) == ["consult/offer"]
+    assert isinstance(
+        dialog.callback(MENTOR_A, ViewConsultedDraft(cid).pack()).replies[0], LongReply
+    )
     everything = [
-        f"k:v:{cid}",
-        f"k:a:{cid}",
-        f"k:x:{cid}",
-        f"k:dv:{cid}",
-        f"k:c:{cid}",
-        f"k:cm:{cid}",
-        f"k:cs:{cid}:0",
-        f"k:s:{cid}",
-        f"k:z:{cid}",
-        f"k:q:{cid}",
-        f"k:r:{cid}:5",
-        f"k:h:{cid}",
+        ViewConsultation(cid).pack(),
+        AcceptConsultation(cid).pack(),
+        DeclineConsultation(cid).pack(),
+        ViewConsultedDraft(cid).pack(),
+        OpenChat(cid).pack(),
+        CommentMenu(cid).pack(),
+        AskComment(cid, 0).pack(),
+        AskSchedule(cid).pack(),
+        AskClose(cid).pack(),
+        AskCancel(cid).pack(),
+        Rate(cid, 5).pack(),
+        ConsultationHistory(cid).pack(),
     ]
     for stranger in (MENTOR_B, OTHER_ASN):
         for data in everything:
@@ -738,26 +800,47 @@ def test_every_callback_rechecks_who_may_see_the_consultation(dialog: Dialog) ->
             assert notice(result) == "consult_not_found", (stranger, data)
             assert templates(result) == ["consult/not_found"], (stranger, data)
             assert result.replies[0].context == {}  # reveals nothing
-    dialog.callback(MENTOR_A, f"k:a:{cid}")
+    dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())
     sid = propose(dialog, cid, "25/11/2026 10.00")
     for stranger in (MENTOR_B, OTHER_ASN, MENTOR_A):
-        for data in (f"k:sy:{sid}", f"k:sn:{sid}"):
+        for data in (ConfirmSession(sid).pack(), RejectSession(sid).pack()):
             assert notice(dialog.callback(stranger, data)) == "consult_not_found", (stranger, data)
     # The ASN cannot act as the mentor; admin-only views stay closed to others.
-    for data in (f"k:cm:{cid}", f"k:s:{cid}", f"k:z:{cid}", f"k:h:{cid}", f"k:cs:{cid}:0"):
+    for data in (
+        CommentMenu(cid).pack(),
+        AskSchedule(cid).pack(),
+        AskClose(cid).pack(),
+        ConsultationHistory(cid).pack(),
+        AskComment(cid, 0).pack(),
+    ):
         assert notice(dialog.callback(ASN, data)) == "consult_not_found", data
     for user_id in (ASN, MENTOR_A):
-        assert notice(dialog.callback(user_id, "k:al:0")) == "forbidden"
-        for data in ("m:i", "m:l", f"m:v:{MENTOR_A}", f"m:x:{MENTOR_A}", f"m:r:{MENTOR_A}"):
+        assert notice(dialog.callback(user_id, AllConsultations(0).pack())) == "forbidden"
+        for data in (
+            InviteMentor().pack(),
+            MentorList().pack(),
+            MentorDetail(MENTOR_A).pack(),
+            DeactivateMentor(MENTOR_A).pack(),
+            ReassignMenu(MENTOR_A).pack(),
+        ):
             assert notice(dialog.callback(user_id, data)) == "forbidden", data
         assert templates(dialog.command(user_id, "mentor")) == ["common/forbidden"]
     # Garbage and unknown ids.
-    for data in ("k:v:999999", "k:v:abc", "k:zz:1", "k:a", "m:zz", f"k:sy:{sid + 100}"):
+    for data in (
+        ViewConsultation(999999).pack(),
+        "k:v:abc",
+        "k:zz:1",
+        "k:a",
+        "m:zz",
+        f"k:sy:{sid + 100}",
+    ):
         assert notice(dialog.callback(MENTOR_A, data)) in ("stale_button", "consult_not_found")
     # The admin sees every consultation and its history, but not the draft.
-    assert templates(dialog.callback(ADMIN_ID, f"k:v:{cid}")) == ["consult/detail"]
-    assert isinstance(dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0], LongReply)
-    assert notice(dialog.callback(ADMIN_ID, f"k:dv:{cid}")) == "consult_not_found"
+    assert templates(dialog.callback(ADMIN_ID, ViewConsultation(cid).pack())) == ["consult/detail"]
+    assert isinstance(
+        dialog.callback(ADMIN_ID, ConsultationHistory(cid).pack()).replies[0], LongReply
+    )
+    assert notice(dialog.callback(ADMIN_ID, ViewConsultedDraft(cid).pack())) == "consult_not_found"
     # Each side's own lists show only their consultations.
     assert templates(dialog.command(OTHER_ASN, "konsultasi")) == ["consult/ask_topic"]
     queue = dialog.command(MENTOR_B, "antrean")
@@ -768,7 +851,7 @@ def test_every_callback_rechecks_who_may_see_the_consultation(dialog: Dialog) ->
 def test_history_lists_every_change_with_time_and_actor(dialog: Dialog, clock: Clock) -> None:
     cid = accepted(dialog)
     clock.advance(hours=1)
-    dialog.callback(ASN, f"k:q:{cid}")
+    dialog.callback(ASN, AskCancel(cid).pack())
     dialog.text(ASN, "Tidak jadi")
     with dialog.ctx.db.session() as session:
         events = cq.events_of(session, cid)
@@ -779,7 +862,7 @@ def test_history_lists_every_change_with_time_and_actor(dialog: Dialog, clock: C
             ("cancelled", ASN, "assigned", "cancelled"),
         ]
         assert events[-1].at - events[0].at == timedelta(hours=1)
-    history = dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0]
+    history = dialog.callback(ADMIN_ID, ConsultationHistory(cid).pack()).replies[0]
     assert isinstance(history, LongReply)
     assert [c.head_context["e"].action for c in history.chunks[1:]] == [
         "created",
@@ -792,16 +875,16 @@ def test_history_lists_every_change_with_time_and_actor(dialog: Dialog, clock: C
 def test_admin_deactivates_a_mentor_and_reassigns_their_consultations(dialog: Dialog) -> None:
     cid = accepted(dialog)
     sid = propose(dialog, cid, "25/11/2026 10.00")
-    dialog.callback(ASN, f"k:sy:{sid}")
+    dialog.callback(ASN, ConfirmSession(sid).pack())
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
     listing = dialog.command(ADMIN_ID, "mentor")
     assert [r["name"] for r in listing.replies[0].context["rows"]] == ["Budi Santoso", "Citra Dewi"]
-    off = dialog.callback(ADMIN_ID, f"m:x:{MENTOR_A}")
+    off = dialog.callback(ADMIN_ID, DeactivateMentor(MENTOR_A).pack())
     assert replies_to(off, MENTOR_A) == ["mentor/deactivated_notice"]
-    assert f"m:r:{MENTOR_A}" in [b.data for b in buttons(off)]
+    assert ReassignMenu(MENTOR_A).pack() in [b.data for b in buttons(off)]
     # A deactivated mentor can no longer act on it.
-    assert notice(dialog.callback(MENTOR_A, f"k:z:{cid}")) == "consult_not_found"
-    moved = dialog.callback(ADMIN_ID, f"m:ra:{MENTOR_A}:{MENTOR_B}")
+    assert notice(dialog.callback(MENTOR_A, AskClose(cid).pack())) == "consult_not_found"
+    moved = dialog.callback(ADMIN_ID, ReassignTo(MENTOR_A, MENTOR_B).pack())
     assert replies_to(moved, MENTOR_B) == ["consult/assigned_by_admin"]
     assert replies_to(moved, ASN) == ["consult/mentor_changed"]
     found = consultation(dialog.ctx.db, cid)
@@ -810,11 +893,11 @@ def test_admin_deactivates_a_mentor_and_reassigns_their_consultations(dialog: Di
         assert [s.status for s in cq.sessions_of(session, cid)] == ["void"]
     assert ("reassigned", ADMIN_ID, "assigned") in actions(dialog.ctx.db, cid)
     # Back to routing: B's consultation is offered again, to others.
-    dialog.callback(ADMIN_ID, f"m:y:{MENTOR_A}")
-    rerouted = dialog.callback(ADMIN_ID, f"m:rr:{MENTOR_B}")
+    dialog.callback(ADMIN_ID, ReactivateMentor(MENTOR_A).pack())
+    rerouted = dialog.callback(ADMIN_ID, RerouteAll(MENTOR_B).pack())
     assert replies_to(rerouted, MENTOR_A) == ["consult/offer"]
     assert consultation(dialog.ctx.db, cid).status == "open"
-    assert notice(dialog.callback(ADMIN_ID, f"m:ra:{MENTOR_B}:999")) == "not_found"
+    assert notice(dialog.callback(ADMIN_ID, ReassignTo(MENTOR_B, 999).pack())) == "not_found"
 
 
 # ---- expiry and re-announcement -----------------------------------------------------------------
@@ -834,7 +917,7 @@ def test_unaccepted_request_is_reannounced_then_expires(
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
     make_mentor(dialog, MENTOR_C, "Dedi Lestari", ("Pendidikan",))
     cid, _ = ask(dialog)
-    dialog.callback(MENTOR_C, "m:p")  # paused: not announced to
+    dialog.callback(MENTOR_C, TogglePause().pack())  # paused: not announced to
     source = ExpirySource(_service(dialog), timedelta(hours=24), reannouncements=1)
     created = clock()
     assert source.wake_times(clock()) == [created + timedelta(hours=24)]
@@ -859,7 +942,7 @@ def test_unaccepted_request_is_reannounced_then_expires(
     assert sender.to(ASN)[-1] == "consult/asn_expired"
     assert sender.to(ADMIN_ID)[-1] == "consult/admin_expired"
     assert consultation(dialog.ctx.db, cid).status == "expired"
-    assert notice(dialog.callback(MENTOR_A, f"k:a:{cid}")) == "consult_taken"
+    assert notice(dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())) == "consult_taken"
     assert [a for a, _, _ in actions(dialog.ctx.db, cid)][-3:] == [
         "reannounced",
         "offered",
@@ -876,7 +959,7 @@ def test_an_accepted_request_is_not_reannounced_and_failed_notices_are_retried(
     make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan",))
     first, _ = ask(dialog)
     second, _ = ask(dialog)
-    dialog.callback(MENTOR_A, f"k:a:{first}")
+    dialog.callback(MENTOR_A, AcceptConsultation(first).pack())
     source = ExpirySource(_service(dialog), timedelta(hours=24))
     clock.advance(hours=25)
     sender = RecordingSender("failed")
@@ -889,7 +972,9 @@ def test_an_accepted_request_is_not_reannounced_and_failed_notices_are_retried(
     assert {n[3] for n in notices(dialog.ctx.db)} == {"sent"}
     assert len(sender.sent) == 2 * 3  # offer to A, admin, ASN; each once failed, once sent
     # Accepted after the notice went out: the late offer answers "taken".
-    assert notice(dialog.callback(MENTOR_A, f"k:a:{second}")) == "consult_accepted"
+    assert (
+        notice(dialog.callback(MENTOR_A, AcceptConsultation(second).pack())) == "consult_accepted"
+    )
 
 
 # ---- typed times -----------------------------------------------------------------------------
@@ -1004,14 +1089,14 @@ def test_every_reply_renders_as_valid_telegram_html(
     d = Recording(dialog)
     d.command(MENTOR_A, "undang_mentor")
     d.command(ADMIN_ID, "undang_mentor")
-    d.callback(MENTOR_A, "m:me")
-    d.callback(MENTOR_A, "m:e:4")
-    d.callback(MENTOR_A, "m:c")
-    d.callback(MENTOR_A, "m:p")
-    d.callback(MENTOR_A, "m:p")
+    d.callback(MENTOR_A, MentorProfile().pack())
+    d.callback(MENTOR_A, ExpertisePage(4).pack())
+    d.callback(MENTOR_A, AskCapacity().pack())
+    d.callback(MENTOR_A, TogglePause().pack())
+    d.callback(MENTOR_A, TogglePause().pack())
     d.command(ASN, "konsultasi")
-    d.callback(ASN, f"k:d:{draft_id}")
-    d.callback(ASN, "k:tp:2")
+    d.callback(ASN, ChooseRequestDraft(draft_id).pack())
+    d.callback(ASN, TopicPage(2).pack())
     d.text(ASN, "a")
     d.text(ASN, "zzz")
     d.text(ASN, "kesehatan")
@@ -1022,39 +1107,39 @@ def test_every_reply_renders_as_valid_telegram_html(
     d.text(ASN, "Senin <pagi> & sore")
     cid = consultation_ids(dialog, ASN)[0]
     ctx.max_open_consultations = 1  # the one just asked for is as many as allowed
-    d.callback(ASN, "k:n")
+    d.callback(ASN, StartRequest().pack())
     ctx.max_open_consultations = 3
     for user_id in (ASN, MENTOR_A, ADMIN_ID):
-        d.callback(user_id, f"k:v:{cid}")
-    d.callback(MENTOR_A, f"k:dv:{cid}")
+        d.callback(user_id, ViewConsultation(cid).pack())
+    d.callback(MENTOR_A, ViewConsultedDraft(cid).pack())
     d.command(ADMIN_ID, "mentor")
-    d.callback(ADMIN_ID, f"m:v:{MENTOR_A}")
-    d.callback(ADMIN_ID, "k:al:0")
-    d.callback(ASN, f"k:c:{cid}")
-    d.callback(MENTOR_A, f"k:a:{cid}")
-    d.callback(MENTOR_B, f"k:a:{cid}")
+    d.callback(ADMIN_ID, MentorDetail(MENTOR_A).pack())
+    d.callback(ADMIN_ID, AllConsultations(0).pack())
+    d.callback(ASN, OpenChat(cid).pack())
+    d.callback(MENTOR_A, AcceptConsultation(cid).pack())
+    d.callback(MENTOR_B, AcceptConsultation(cid).pack())
     d.command(MENTOR_A, "antrian")
     d.command(ASN, "konsultasi")
     for user_id in (ASN, MENTOR_A, ADMIN_ID):
-        d.callback(user_id, f"k:v:{cid}")
-    d.callback(MENTOR_A, f"k:cm:{cid}")
-    d.callback(MENTOR_A, f"k:cs:{cid}:0")
+        d.callback(user_id, ViewConsultation(cid).pack())
+    d.callback(MENTOR_A, CommentMenu(cid).pack())
+    d.callback(MENTOR_A, AskComment(cid, 0).pack())
     d.text(MENTOR_A, "ok")
     d.text(MENTOR_A, "Komentar <penting> & rinci " * 30)
     d.callback(ASN, f"d:s:{draft_id}:0")
     d.command(ASN, "batal")
-    d.callback(MENTOR_A, f"k:s:{cid}")
+    d.callback(MENTOR_A, AskSchedule(cid).pack())
     for text in ("kapan", "01/01/2020 10.00", "01/01/2028 10.00"):
         d.text(MENTOR_A, text)
     d.text(MENTOR_A, "24/11/2026 10.00 via <Zoom> & tautan")
     sid = propose(dialog, cid, "25/11/2026 10.00 di Ruang Klinik")
-    d.callback(ASN, f"k:v:{cid}")
-    d.callback(ASN, f"k:sn:{sid}")
+    d.callback(ASN, ViewConsultation(cid).pack())
+    d.callback(ASN, RejectSession(sid).pack())
     d.text(ASN, "Kamis <pagi>")
     sid = propose(dialog, cid, "25/11/2026 11.00")
-    d.callback(ASN, f"k:sy:{sid}")
-    d.callback(MENTOR_A, f"k:v:{cid}")
-    d.callback(ASN, f"k:c:{cid}")
+    d.callback(ASN, ConfirmSession(sid).pack())
+    d.callback(MENTOR_A, ViewConsultation(cid).pack())
+    d.callback(ASN, OpenChat(cid).pack())
     d.text(ASN, "Halo")
     from bot.services.feature import Media
 
@@ -1064,7 +1149,13 @@ def test_every_reply_renders_as_valid_telegram_html(
     d.outcomes += [copy.on_result(7, None, "failed"), copy.on_result(8, None, "blocked")]
     d.outcomes.append(Outcome().add(copy.header))  # type: ignore[arg-type]
     d.command(MENTOR_A, "antrian")  # acting again: reachable again
-    for start in (f"k:c:{cid}", f"k:s:{cid}", f"k:z:{cid}", f"k:q:{cid}", f"k:cs:{cid}:1"):
+    for start in (
+        OpenChat(cid).pack(),
+        AskSchedule(cid).pack(),
+        AskClose(cid).pack(),
+        AskCancel(cid).pack(),
+        AskComment(cid, 1).pack(),
+    ):
         d.callback(MENTOR_A, start)
         d.command(MENTOR_A, "batal")
     source = SessionReminderSource(_service(dialog), (timedelta(days=1), timedelta(hours=1)))
@@ -1073,48 +1164,48 @@ def test_every_reply_renders_as_valid_telegram_html(
     asyncio.run(source.run_due(clock(), sender))
     late = propose(dialog, cid, "24/11/2026 12.00")
     clock.advance(hours=1)
-    d.callback(ASN, f"k:sy:{late}")
-    d.callback(MENTOR_A, f"k:z:{cid}")
+    d.callback(ASN, ConfirmSession(late).pack())
+    d.callback(MENTOR_A, AskClose(cid).pack())
     d.text(MENTOR_A, "x")
     d.text(MENTOR_A, "Ringkasan <hasil> & langkah " * 40)
-    d.callback(ASN, f"k:r:{cid}:4")
+    d.callback(ASN, Rate(cid, 4).pack())
     d.text(ASN, "Masukan <baik> & jelas")
-    d.callback(ADMIN_ID, f"k:h:{cid}")
-    d.callback(ASN, f"k:v:{cid}")
-    d.callback(ASN, f"k:c:{cid}")  # the conversation of a closed consultation
+    d.callback(ADMIN_ID, ConsultationHistory(cid).pack())
+    d.callback(ASN, ViewConsultation(cid).pack())
+    d.callback(ASN, OpenChat(cid).pack())  # the conversation of a closed consultation
     second, _ = ask(dialog)
-    d.callback(MENTOR_B, f"k:a:{second}")
-    d.callback(MENTOR_B, f"k:q:{second}")
+    d.callback(MENTOR_B, AcceptConsultation(second).pack())
+    d.callback(MENTOR_B, AskCancel(second).pack())
     d.text(MENTOR_B, "x")
     d.text(MENTOR_B, "Berhalangan <dinas> & luar kota")
     d.command(ASN, "konsultasi")
-    d.callback(ASN, "k:n")
+    d.callback(ASN, StartRequest().pack())
     d.text(ASN, "apa")
-    d.callback(ASN, "k:d:0")
-    d.callback(ASN, "k:tg")
+    d.callback(ASN, ChooseRequestDraft(0).pack())
+    d.callback(ASN, ChooseGeneralTopic().pack())
     d.text(ASN, QUESTION)
-    d.callback(ASN, "k:ts")
+    d.callback(ASN, SkipTimes().pack())
     third = consultation_ids(dialog, ASN)[0]
-    d.callback(MENTOR_A, f"k:x:{third}")
-    d.callback(MENTOR_B, f"k:x:{third}")
-    d.callback(ADMIN_ID, f"k:v:{third}")
-    d.callback(ADMIN_ID, f"k:ga:{third}")
-    d.callback(ADMIN_ID, f"k:gm:{third}:{MENTOR_A}")
+    d.callback(MENTOR_A, DeclineConsultation(third).pack())
+    d.callback(MENTOR_B, DeclineConsultation(third).pack())
+    d.callback(ADMIN_ID, ViewConsultation(third).pack())
+    d.callback(ADMIN_ID, AssignMenu(third).pack())
+    d.callback(ADMIN_ID, AssignMentor(third, MENTOR_A).pack())
     with dialog.ctx.db.session() as session:  # A leaves: third goes back to routing
         d.outcomes.append(_service(dialog).mentor_leaving(session, MENTOR_A))
-    d.callback(ADMIN_ID, f"m:y:{MENTOR_A}")
-    d.callback(ADMIN_ID, f"m:x:{MENTOR_B}")
-    d.callback(ADMIN_ID, f"m:r:{MENTOR_B}")
-    d.callback(ADMIN_ID, f"m:y:{MENTOR_B}")
+    d.callback(ADMIN_ID, ReactivateMentor(MENTOR_A).pack())
+    d.callback(ADMIN_ID, DeactivateMentor(MENTOR_B).pack())
+    d.callback(ADMIN_ID, ReassignMenu(MENTOR_B).pack())
+    d.callback(ADMIN_ID, ReactivateMentor(MENTOR_B).pack())
     fourth, _ = ask(dialog)
-    d.callback(MENTOR_A, f"k:a:{fourth}")
-    d.callback(ADMIN_ID, f"m:ra:{MENTOR_A}:{MENTOR_B}")
-    d.callback(ADMIN_ID, f"m:rr:{MENTOR_B}")
-    d.callback(OTHER_ASN, f"k:v:{cid}")
+    d.callback(MENTOR_A, AcceptConsultation(fourth).pack())
+    d.callback(ADMIN_ID, ReassignTo(MENTOR_A, MENTOR_B).pack())
+    d.callback(ADMIN_ID, RerouteAll(MENTOR_B).pack())
+    d.callback(OTHER_ASN, ViewConsultation(cid).pack())
     d.command(OTHER_ASN, "antrian")
-    d.callback(ADMIN_ID, "m:v:999")
+    d.callback(ADMIN_ID, MentorDetail(999).pack())
     for mentor_id in (MENTOR_A, MENTOR_B):
-        d.callback(ADMIN_ID, f"m:x:{mentor_id}")
+        d.callback(ADMIN_ID, DeactivateMentor(mentor_id).pack())
     ask(d)  # type: ignore[arg-type]  # nobody left
     expiry = ExpirySource(_service(dialog), timedelta(hours=24))
     for _ in range(2):
@@ -1124,9 +1215,9 @@ def test_every_reply_renders_as_valid_telegram_html(
     token = invite_token(dialog)
     d.command(700, "start", f"mentor-{token}")
     d.text(700, "ya")
-    d.callback(700, "m:n")
+    d.callback(700, DeclineInvite().pack())
     d.command(700, "start", f"mentor-{token}")
-    d.callback(700, "m:j")
+    d.callback(700, AcceptInvite().pack())
     d.command(OTHER_ASN, "start", f"mentor-{token}")
     d.command(701, "start", f"mentor-{invite_token(dialog)}")
     late_token = invite_token(dialog)
@@ -1271,49 +1362,49 @@ def test_a_request_made_before_any_mentor_is_offered_to_the_first_who_joins(
     assert "begitu ada mentor yang bergabung" in promise
     register(dialog, MENTOR_A, name="Budi Santoso")
     dialog.command(MENTOR_A, "start", f"mentor-{invite_token(dialog)}")
-    joined = dialog.callback(MENTOR_A, "m:j")
+    joined = dialog.callback(MENTOR_A, AcceptInvite().pack())
     assert offers_in(joined) == [MENTOR_A]
     assert offered_to(dialog.ctx.db, cid) == {MENTOR_A: "offered"}
     assert templates(dialog.command(MENTOR_A, "antrian")) == ["consult/queue"]
     queue = dialog.command(MENTOR_A, "antrian").replies[0].context["live"]
     assert [item["c"].id for item in queue] == [cid]
-    assert notice(dialog.callback(MENTOR_A, f"k:a:{cid}")) == "consult_accepted"
+    assert notice(dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())) == "consult_accepted"
 
 
 def test_waiting_requests_reach_a_mentor_who_resumes_or_gets_room(dialog: Dialog) -> None:
     setup_people(dialog)
     make_mentor(dialog, MENTOR_A, "Budi Santoso", ("Kesehatan",))
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Kesehatan",))
-    dialog.callback(MENTOR_A, "m:p")  # paused
-    dialog.callback(MENTOR_B, "m:k:1")
+    dialog.callback(MENTOR_A, TogglePause().pack())  # paused
+    dialog.callback(MENTOR_B, SetCapacity(1).pack())
     register(dialog, OTHER_ASN, name="Gita Lestari")
     first, _ = ask(dialog, OTHER_ASN)
-    dialog.callback(MENTOR_B, f"k:a:{first}")  # B is full now
+    dialog.callback(MENTOR_B, AcceptConsultation(first).pack())  # B is full now
     second, routed = ask(dialog)
     assert offers_in(routed) == [MENTOR_B]  # nobody else active: full B still hears of it
     third, routed = ask(dialog, topic="pendidikan")
     # Resuming: both waiting requests are offered to A (nobody has room for them).
-    resumed = dialog.callback(MENTOR_A, "m:p")
+    resumed = dialog.callback(MENTOR_A, TogglePause().pack())
     assert notice(resumed) == "mentor_resumed"
     assert offers_in(resumed) == [MENTOR_A, MENTOR_A]
     assert offered_to(dialog.ctx.db, second)[MENTOR_A] == "offered"
     # Pausing and resuming again offers nothing twice.
-    dialog.callback(MENTOR_A, "m:p")
-    assert offers_in(dialog.callback(MENTOR_A, "m:p")) == []
+    dialog.callback(MENTOR_A, TogglePause().pack())
+    assert offers_in(dialog.callback(MENTOR_A, TogglePause().pack())) == []
     # A declines the health question; B finishing their consultation has room for it again.
-    dialog.callback(MENTOR_A, f"k:x:{second}")
-    dialog.callback(MENTOR_A, f"k:x:{third}")
+    dialog.callback(MENTOR_A, DeclineConsultation(second).pack())
+    dialog.callback(MENTOR_A, DeclineConsultation(third).pack())
     fourth, _ = ask(dialog)
     assert offered_to(dialog.ctx.db, fourth) == {MENTOR_A: "offered"}  # B is full
-    dialog.callback(MENTOR_B, f"k:z:{first}")
+    dialog.callback(MENTOR_B, AskClose(first).pack())
     closed = dialog.text(MENTOR_B, "Sudah dibahas tuntas, terima kasih.")
     assert offers_in(closed) == [MENTOR_B]  # fourth: B's field, B has room now
     assert offered_to(dialog.ctx.db, fourth) == {MENTOR_A: "offered", MENTOR_B: "offered"}
     # A larger capacity counts as room too; a declined request is never offered again.
-    dialog.callback(MENTOR_B, f"k:a:{fourth}")  # B is full again
+    dialog.callback(MENTOR_B, AcceptConsultation(fourth).pack())  # B is full again
     fifth, routed = ask(dialog, OTHER_ASN)  # ASN has 3 open: the limit
     assert offers_in(routed) == [MENTOR_A]
-    assert offers_in(dialog.callback(MENTOR_B, "m:k:3")) == [MENTOR_B]
+    assert offers_in(dialog.callback(MENTOR_B, SetCapacity(3).pack())) == [MENTOR_B]
     assert offered_to(dialog.ctx.db, fifth) == {MENTOR_A: "offered", MENTOR_B: "offered"}
     assert offered_to(dialog.ctx.db, third) == {MENTOR_A: "declined", MENTOR_B: "offered"}
 
@@ -1352,23 +1443,27 @@ def test_an_admin_assigns_an_open_request_to_a_chosen_mentor(dialog: Dialog) -> 
     make_mentor(dialog, MENTOR_B, "Citra Dewi", ("Pendidikan",))
     register(dialog, OTHER_ASN, name="Gita Lestari")
     cid, _ = ask(dialog)
-    dialog.callback(MENTOR_A, f"k:x:{cid}")
-    declined = dialog.callback(MENTOR_B, f"k:x:{cid}")
+    dialog.callback(MENTOR_A, DeclineConsultation(cid).pack())
+    declined = dialog.callback(MENTOR_B, DeclineConsultation(cid).pack())
     assert replies_to(declined, ADMIN_ID) == ["consult/admin_declined"]
-    detail = dialog.callback(ADMIN_ID, f"k:v:{cid}")
-    assert f"k:ga:{cid}" in [b.data for b in buttons(detail)]
-    menu = dialog.callback(ADMIN_ID, f"k:ga:{cid}")
+    detail = dialog.callback(ADMIN_ID, ViewConsultation(cid).pack())
+    assert AssignMenu(cid).pack() in [b.data for b in buttons(detail)]
+    menu = dialog.callback(ADMIN_ID, AssignMenu(cid).pack())
     assert templates(menu) == ["consult/assign_menu"]
     choices = [b.data for b in buttons(menu) if b.data.startswith("k:gm:")]
-    assert choices == [f"k:gm:{cid}:{MENTOR_A}", f"k:gm:{cid}:{MENTOR_B}"]
+    assert choices == [AssignMentor(cid, MENTOR_A).pack(), AssignMentor(cid, MENTOR_B).pack()]
     # Nobody else may assign; nobody can be assigned who is not an active mentor.
     for person in (ASN, MENTOR_A, OTHER_ASN):
-        for data in (f"k:ga:{cid}", f"k:gm:{cid}:{MENTOR_B}"):
+        for data in (AssignMenu(cid).pack(), AssignMentor(cid, MENTOR_B).pack()):
             assert notice(dialog.callback(person, data)) == "consult_not_found", (person, data)
-    for forged in (f"k:gm:{cid}:{OTHER_ASN}", f"k:gm:{cid}:{ASN}", f"k:gm:{cid}:999"):
+    for forged in (
+        AssignMentor(cid, OTHER_ASN).pack(),
+        AssignMentor(cid, ASN).pack(),
+        AssignMentor(cid, 999).pack(),
+    ):
         assert notice(dialog.callback(ADMIN_ID, forged)) == "consult_not_found", forged
     assert consultation(dialog.ctx.db, cid).status == "open"
-    done = dialog.callback(ADMIN_ID, f"k:gm:{cid}:{MENTOR_B}")
+    done = dialog.callback(ADMIN_ID, AssignMentor(cid, MENTOR_B).pack())
     assert templates(done)[0] == "consult/assigned"
     assert replies_to(done, MENTOR_B) == ["consult/assigned_mentor"]
     assert replies_to(done, ASN) == ["consult/accepted_asn"]
@@ -1379,9 +1474,9 @@ def test_an_admin_assigns_an_open_request_to_a_chosen_mentor(dialog: Dialog) -> 
     assert isinstance(copy, CopyReply) and copy.to == MENTOR_B
     assert ("assigned", ADMIN_ID, "assigned") in actions(dialog.ctx.db, cid)
     # Pressed again (or after someone accepted): taken, nothing changes.
-    assert notice(dialog.callback(ADMIN_ID, f"k:gm:{cid}:{MENTOR_A}")) == "consult_taken"
-    assert notice(dialog.callback(ADMIN_ID, f"k:ga:{cid}")) == "consult_taken"
-    history = dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0]
+    assert notice(dialog.callback(ADMIN_ID, AssignMentor(cid, MENTOR_A).pack())) == "consult_taken"
+    assert notice(dialog.callback(ADMIN_ID, AssignMenu(cid).pack())) == "consult_taken"
+    history = dialog.callback(ADMIN_ID, ConsultationHistory(cid).pack()).replies[0]
     assert isinstance(history, LongReply)
     lines = [rendered_chunk(c) for c in history.chunks[1:]]
     assert any("Ditugaskan admin</b> kepada Citra Dewi" in line for line in lines), lines
@@ -1422,11 +1517,11 @@ def test_a_mentor_who_deletes_their_account_hands_their_consultations_on(
     # The ASN still in the conversation is told it waits for a mentor, every time: no error.
     assert templates(dialog.text(ASN, "Pak, apakah masih di sana?")) == ["consult/chat_not_yet"]
     assert templates(dialog.text(ASN, "Halo?")) == ["common/idle_text"]
-    assert notice(dialog.callback(MENTOR_B, f"k:a:{cid}")) == "consult_accepted"
+    assert notice(dialog.callback(MENTOR_B, AcceptConsultation(cid).pack())) == "consult_accepted"
     copy = dialog.text(ASN, "Selamat pagi, Bu.").replies[0]
     assert isinstance(copy, CopyReply) and copy.to == MENTOR_B
     # The history still reads well, without the name of the person who left.
-    history = dialog.callback(ADMIN_ID, f"k:h:{cid}").replies[0]
+    history = dialog.callback(ADMIN_ID, ConsultationHistory(cid).pack()).replies[0]
     assert isinstance(history, LongReply)
     lines = [rendered_chunk(c) for c in history.chunks[1:]]
     assert "Budi" not in " ".join(lines)
@@ -1454,7 +1549,13 @@ def test_a_consultation_left_without_its_mentor_by_old_data_never_raises(
 
 # ---- the draft after the consultation (issue 11.9) ---------------------------------------------
 
-DRAFT_PATHS = ("k:dv:{cid}", "k:cm:{cid}", "k:cs:{cid}:0", "k:cs:{cid}:5")
+# The routes into the consulted draft, for a consultation id.
+DRAFT_PATHS = (
+    ViewConsultedDraft,
+    CommentMenu,
+    lambda cid: AskComment(cid, 0),
+    lambda cid: AskComment(cid, 5),
+)
 
 
 def consulted_draft(dialog: Dialog) -> tuple[int, int]:
@@ -1471,11 +1572,11 @@ def consulted_draft(dialog: Dialog) -> tuple[int, int]:
 
 def assert_no_draft_for(dialog: Dialog, mentor_id: int, cid: int) -> None:
     for path in DRAFT_PATHS:
-        data = path.format(cid=cid)
+        data = path(cid).pack()
         refused = dialog.callback(mentor_id, data)
         assert notice(refused) == "consult_not_found", data
         assert templates(refused) == ["consult/not_found"], data
-    detail = dialog.callback(mentor_id, f"k:v:{cid}")
+    detail = dialog.callback(mentor_id, ViewConsultation(cid).pack())
     if templates(detail) == ["consult/detail"]:  # the record stays, the draft does not
         assert detail.replies[0].context["draft"] is None
         assert not [b for b in buttons(detail) if b.data.startswith(("k:dv", "k:cm"))]
@@ -1483,7 +1584,9 @@ def assert_no_draft_for(dialog: Dialog, mentor_id: int, cid: int) -> None:
 
 
 def start_comment(dialog: Dialog, cid: int) -> None:
-    assert templates(dialog.callback(MENTOR_A, f"k:cs:{cid}:0")) == ["consult/comment_ask"]
+    assert templates(dialog.callback(MENTOR_A, AskComment(cid, 0).pack())) == [
+        "consult/comment_ask"
+    ]
 
 
 def comment_refused(dialog: Dialog, cid: int) -> None:
@@ -1497,14 +1600,18 @@ def comment_refused(dialog: Dialog, cid: int) -> None:
 def test_a_mentor_reads_the_draft_only_while_the_consultation_goes_on(dialog: Dialog) -> None:
     cid, draft_id = consulted_draft(dialog)
     # Offered, then accepted: every path is open.
-    assert isinstance(dialog.callback(MENTOR_A, f"k:dv:{cid}").replies[0], LongReply)
-    dialog.callback(MENTOR_A, f"k:a:{cid}")
-    assert isinstance(dialog.callback(MENTOR_A, f"k:dv:{cid}").replies[0], LongReply)
-    assert templates(dialog.callback(MENTOR_A, f"k:cm:{cid}")) == ["consult/comment_menu"]
+    assert isinstance(
+        dialog.callback(MENTOR_A, ViewConsultedDraft(cid).pack()).replies[0], LongReply
+    )
+    dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())
+    assert isinstance(
+        dialog.callback(MENTOR_A, ViewConsultedDraft(cid).pack()).replies[0], LongReply
+    )
+    assert templates(dialog.callback(MENTOR_A, CommentMenu(cid).pack())) == ["consult/comment_menu"]
     start_comment(dialog, cid)
     # Closed while a comment was being written: the comment and every later look are refused.
     dialog.command(MENTOR_A, "batal")
-    dialog.callback(MENTOR_A, f"k:z:{cid}")
+    dialog.callback(MENTOR_A, AskClose(cid).pack())
     dialog.text(MENTOR_A, "Sudah dibahas, silakan lanjutkan menulis.")
     dialog.text(ASN, "x")  # the ASN edits the draft afterwards: none of it reaches the mentor
     assert_no_draft_for(dialog, MENTOR_A, cid)
@@ -1512,14 +1619,14 @@ def test_a_mentor_reads_the_draft_only_while_the_consultation_goes_on(dialog: Di
     dialog.text(ASN, "SIPANDU BUMIL PLUS")
     assert_no_draft_for(dialog, MENTOR_A, cid)
     # The ASN still reads their own draft there.
-    assert isinstance(dialog.callback(ASN, f"k:dv:{cid}").replies[0], LongReply)
+    assert isinstance(dialog.callback(ASN, ViewConsultedDraft(cid).pack()).replies[0], LongReply)
 
 
 def test_a_cancelled_consultation_closes_the_draft_even_mid_comment(dialog: Dialog) -> None:
     cid, _ = consulted_draft(dialog)
-    dialog.callback(MENTOR_A, f"k:a:{cid}")
+    dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())
     start_comment(dialog, cid)
-    dialog.callback(ASN, f"k:q:{cid}")
+    dialog.callback(ASN, AskCancel(cid).pack())
     dialog.text(ASN, "Sudah dibantu rekan di Bappeda")
     comment_refused(dialog, cid)
     assert_no_draft_for(dialog, MENTOR_A, cid)
@@ -1533,20 +1640,29 @@ def test_an_expired_offer_no_longer_shows_the_draft(dialog: Dialog, clock: Clock
     assert consultation(dialog.ctx.db, cid).status == "expired"
     for mentor_id in (MENTOR_A, MENTOR_B):
         assert_no_draft_for(dialog, mentor_id, cid)
-        assert notice(dialog.callback(mentor_id, f"k:v:{cid}")) == "consult_not_found"
+        assert (
+            notice(dialog.callback(mentor_id, ViewConsultation(cid).pack())) == "consult_not_found"
+        )
 
 
 def test_a_mentor_moved_off_a_consultation_loses_its_draft(dialog: Dialog) -> None:
     cid, _ = consulted_draft(dialog)
-    dialog.callback(MENTOR_A, f"k:a:{cid}")
+    dialog.callback(MENTOR_A, AcceptConsultation(cid).pack())
     start_comment(dialog, cid)
-    dialog.callback(ADMIN_ID, f"m:ra:{MENTOR_A}:{MENTOR_B}")
+    dialog.callback(ADMIN_ID, ReassignTo(MENTOR_A, MENTOR_B).pack())
     comment_refused(dialog, cid)
     assert_no_draft_for(dialog, MENTOR_A, cid)
-    assert notice(dialog.callback(MENTOR_A, f"k:v:{cid}")) == "consult_not_found"
+    assert notice(dialog.callback(MENTOR_A, ViewConsultation(cid).pack())) == "consult_not_found"
     # The new mentor reads it; the old buttons of an offer stay dead (forged or kept).
-    assert isinstance(dialog.callback(MENTOR_B, f"k:dv:{cid}").replies[0], LongReply)
-    for forged in (f"k:dv:{cid}", f"k:a:{cid}", f"k:cm:{cid}", f"k:cs:{cid}:99"):
+    assert isinstance(
+        dialog.callback(MENTOR_B, ViewConsultedDraft(cid).pack()).replies[0], LongReply
+    )
+    for forged in (
+        ViewConsultedDraft(cid).pack(),
+        AcceptConsultation(cid).pack(),
+        CommentMenu(cid).pack(),
+        AskComment(cid, 99).pack(),
+    ):
         assert notice(dialog.callback(MENTOR_A, forged)) in ("consult_not_found", "consult_taken")
 
 
@@ -1562,7 +1678,7 @@ def test_a_mentor_deactivated_elsewhere_is_handed_on_through_the_outbox(
         assert service.mentor_leaving_later(session, OTHER_ASN) is None  # not a mentor
         assert service.mentor_leaving_later(session, MENTOR_A) == 2  # the ASN, mentor B
     assert consultation(dialog.ctx.db, cid).status == "open"
-    assert notice(dialog.callback(MENTOR_A, f"k:v:{cid}")) == "consult_not_found"
+    assert notice(dialog.callback(MENTOR_A, ViewConsultation(cid).pack())) == "consult_not_found"
     source = ExpirySource(service, timedelta(hours=24))
     assert source.wake_times(clock())[0] == clock()  # now: notices wait to be sent
     sender = RecordingSender()
@@ -1574,4 +1690,4 @@ def test_a_mentor_deactivated_elsewhere_is_handed_on_through_the_outbox(
     offer = next(r for c, r in sender.sent if c == MENTOR_B)
     assert not offer.context["again"]  # a first offer, not a re-announcement
     assert "1 mentor lain" in rendered(next(r for c, r in sender.sent if c == ASN))
-    assert notice(dialog.callback(MENTOR_B, f"k:a:{cid}")) == "consult_accepted"
+    assert notice(dialog.callback(MENTOR_B, AcceptConsultation(cid).pack())) == "consult_accepted"

@@ -219,7 +219,7 @@ def test_random_sessions_keep_every_promise(world: World, data: st.DataObject) -
         # A route's int field is a 32-bit id: beyond that the data is no route's value.
         ("d:o:1000000000000", "stale_button"),
         ("a:1000000000000:0:0", "stale_button"),
-        ("k:v:1000000000000", "consult_not_found"),
+        ("k:v:1000000000000", "stale_button"),
         ("q:v:9999999999", "draft_not_found"),
         ("d:o:100000000000000000000", "stale_button"),
     ],

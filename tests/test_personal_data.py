@@ -257,7 +257,7 @@ def invite_token_of(dialog: Dialog, admin: int) -> str:
 
 
 def _topic(dialog: Dialog) -> str:
-    from bot.services.mentors import expertise_options
+    from bot.services.consultations.mentors import expertise_options
 
     return expertise_options(dialog.ctx)[0]
 

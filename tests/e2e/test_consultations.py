@@ -14,6 +14,22 @@ from sqlmodel import select
 from bot.cli import main
 from bot.emulator import BotApiEmulator
 from bot.runtime import runtime_of
+from bot.services.consultations.routes import (
+    AcceptConsultation,
+    AskCancel,
+    AskClose,
+    AskComment,
+    AskSchedule,
+    CommentMenu,
+    ConsultationHistory,
+    DeactivateMentor,
+    DeclineConsultation,
+    OpenChat,
+    Rate,
+    TogglePause,
+    ViewConsultation,
+    ViewConsultedDraft,
+)
 from models import consultations as cq
 from models.consultations import Consultation, Mentor, RelayedMessage
 from models.tables import Opd, User
@@ -58,7 +74,7 @@ async def request(asn, topic: str = "kesehatan", draft: str | None = None) -> li
 
 def consultation_of(bot: RunningBot, asn_id: int) -> Consultation:
     with bot.database.session() as session:
-        return cq.consultations_of_asn(session, asn_id)[0]
+        return cq.consultations_newest_first(session, asn_id=asn_id)[0]
 
 
 PEOPLE = {
@@ -300,17 +316,17 @@ async def test_forged_callbacks_and_role_checks(bot: RunningBot, emulator: BotAp
     # Another ASN, and a mentor it was never offered to, forge every kind of button.
     for stranger in (eka, dedi):
         for data in (
-            f"k:v:{cid}",
-            f"k:a:{cid}",
-            f"k:x:{cid}",
-            f"k:dv:{cid}",
-            f"k:c:{cid}",
-            f"k:cm:{cid}",
-            f"k:s:{cid}",
-            f"k:z:{cid}",
-            f"k:q:{cid}",
-            f"k:h:{cid}",
-            f"k:r:{cid}:5",
+            ViewConsultation(cid).pack(),
+            AcceptConsultation(cid).pack(),
+            DeclineConsultation(cid).pack(),
+            ViewConsultedDraft(cid).pack(),
+            OpenChat(cid).pack(),
+            CommentMenu(cid).pack(),
+            AskSchedule(cid).pack(),
+            AskClose(cid).pack(),
+            AskCancel(cid).pack(),
+            ConsultationHistory(cid).pack(),
+            Rate(cid, 5).pack(),
         ):
             answer = await stranger.press_data(data)
             assert answer["text"] == "Konsultasi tidak ditemukan.", (stranger.id, data)
@@ -320,8 +336,8 @@ async def test_forged_callbacks_and_role_checks(bot: RunningBot, emulator: BotAp
     assert "khusus untuk admin" in plain(await say(eka, "/undang_mentor"))
     assert "khusus untuk admin" in plain(await say(budi, "/mentor"))
     assert "khusus untuk mentor" in plain(await say(eka, "/antrean"))
-    assert (await eka.press_data(f"m:x:{BUDI}"))["text"] == "Khusus admin."
-    assert (await eka.press_data("m:p"))["text"] == "Khusus mentor klinik."
+    assert (await eka.press_data(DeactivateMentor(BUDI).pack()))["text"] == "Khusus admin."
+    assert (await eka.press_data(TogglePause().pack()))["text"] == "Khusus mentor klinik."
     assert (await eka.press_data("k:zz:1"))["text"].startswith("Tombol ini sudah tidak berlaku")
     with bot.database.session() as session:
         found = session.get(Consultation, cid)
@@ -517,7 +533,12 @@ async def test_after_the_end_a_mentor_cannot_open_the_draft_with_old_or_forged_b
     answer, shown = await press(budi, "Lihat draf", message_id=offer["message_id"])
     assert answer["text"] == "Konsultasi tidak ditemukan."
     assert "SIPANDU" not in plain(shown)
-    for data in (f"k:dv:{cid}", f"k:cm:{cid}", f"k:cs:{cid}:0", f"k:cs:{cid}:3"):
+    for data in (
+        ViewConsultedDraft(cid).pack(),
+        CommentMenu(cid).pack(),
+        AskComment(cid, 0).pack(),
+        AskComment(cid, 3).pack(),
+    ):
         answer = await budi.press_data(data)
         assert answer["text"] == "Konsultasi tidak ditemukan.", data
         assert "SIPANDU" not in plain(await budi.receive_all(idle=0.1, timeout=1)), data

@@ -11,10 +11,31 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from bot.services.consultations.routes import (
+    AcceptInvite,
+    AllConsultations,
+    AskCapacity,
+    DeactivateMentor,
+    DeclineInvite,
+    ExpertiseDone,
+    ExpertisePage,
+    InviteMentor,
+    MentorDetail,
+    MentorList,
+    MentorProfile,
+    MentorQueue,
+    ReactivateMentor,
+    ReassignMenu,
+    ReassignTo,
+    RerouteAll,
+    SetCapacity,
+    ToggleExpertise,
+    TogglePause,
+)
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import load_data_list
@@ -26,8 +47,45 @@ from models import repository as repo
 from models.consultations import Mentor, MentorInvite
 from models.tables import ConversationState, User
 
-if TYPE_CHECKING:
-    from bot.services.consultations import ConsultationService
+# Who may press what: the mentor's own profile, and the admin's management of mentors (an
+# invite is answered by whoever opened it, a registered user).
+MENTOR_ROUTES = (
+    MentorProfile,
+    ExpertisePage,
+    ToggleExpertise,
+    ExpertiseDone,
+    AskCapacity,
+    SetCapacity,
+    TogglePause,
+)
+ADMIN_ROUTES = (
+    InviteMentor,
+    MentorList,
+    MentorDetail,
+    DeactivateMentor,
+    ReactivateMentor,
+    ReassignMenu,
+    ReassignTo,
+    RerouteAll,
+)
+
+
+class ConsultationDuties(Protocol):
+    """What a mentor's changes ask of the consultations (the ConsultationService does them);
+    a protocol, so this room needs no import of the service that imports it."""
+
+    reminder_kinds: tuple[str, ...]
+
+    def offer_waiting(self, session: Session, mentor_id: int) -> list[Reply]: ...
+
+    def withdraw_offers(
+        self, session: Session, mentor_id: int, actor: int | None
+    ) -> list[Reply]: ...
+
+    def reassign_all(
+        self, session: Session, mentor_id: int, target_id: int | None, actor: int
+    ) -> tuple[int, list[Reply]]: ...
+
 
 INVITE_PREFIX = "mentor-"
 INVITE_VALID = timedelta(days=7)
@@ -67,13 +125,23 @@ def active_mentor(session: Session, user_id: int) -> Mentor | None:
     return mentor if mentor is not None and mentor.active else None
 
 
+def acting_mentor(session: Session, user_id: int) -> Mentor:
+    """The mentor pressing a mentor's button: the Role.MENTOR guard let only an active one in.
+    Acting in the bot shows Telegram reaches them again."""
+    mentor = active_mentor(session, user_id)
+    if mentor is None:  # deactivated since the guard ran: a stale button, nothing changed
+        raise KeyError(user_id)
+    touch(session, mentor)
+    return mentor
+
+
 def display_name(session: Session, user_id: int | None) -> str:
     user = session.get(User, user_id) if user_id is not None else None
     return (user.full_name if user else None) or "Pengguna"
 
 
 class MentorService:
-    def __init__(self, ctx: ServiceContext, consultations: ConsultationService) -> None:
+    def __init__(self, ctx: ServiceContext, consultations: ConsultationDuties) -> None:
         self.ctx = ctx
         self.consultations = consultations
 
@@ -85,45 +153,38 @@ class MentorService:
                 "undang_mentor": lambda s, st, a: self.invite(s, st.user_id),
                 "mentor": lambda s, st, a: self.admin_list(s, st.user_id),
             },
-            callbacks={"m": self._callback},
+            routes={
+                AcceptInvite: lambda s, u, r: self.confirm_invite(s, u, True),
+                DeclineInvite: lambda s, u, r: self.confirm_invite(s, u, False),
+                MentorProfile: lambda s, u, r: self.profile(s, u, edit=True),
+                ExpertisePage: lambda s, u, r: self.expertise(s, u, r.page),
+                ToggleExpertise: lambda s, u, r: self.toggle(s, u, r.index, r.page),
+                ExpertiseDone: lambda s, u, r: self.profile(s, u, edit=True, saved=True),
+                AskCapacity: lambda s, u, r: self.ask_capacity(s, u),
+                SetCapacity: lambda s, u, r: self.set_capacity(s, u, r.capacity),
+                TogglePause: lambda s, u, r: self.toggle_pause(s, u),
+                InviteMentor: lambda s, u, r: self.invite(s, u),
+                MentorList: lambda s, u, r: self.admin_list(s, u, edit=True),
+                MentorDetail: lambda s, u, r: self.admin_detail(s, u, r.mentor_id),
+                DeactivateMentor: lambda s, u, r: self.set_active(s, u, r.mentor_id, False),
+                ReactivateMentor: lambda s, u, r: self.set_active(s, u, r.mentor_id, True),
+                ReassignMenu: lambda s, u, r: self.reassign_menu(s, u, r.mentor_id),
+                ReassignTo: lambda s, u, r: self.reassign(s, u, r.mentor_id, r.target_id),
+                RerouteAll: lambda s, u, r: self.reassign(s, u, r.mentor_id, None),
+            },
+            roles={
+                **dict.fromkeys(MENTOR_ROUTES, Role.MENTOR),
+                **dict.fromkeys(ADMIN_ROUTES, Role.ADMIN),
+                "undang_mentor": Role.ADMIN,
+                "mentor": Role.ADMIN,
+            },
             text_flows={MENTOR_INVITE: self._use_buttons},
             start_payloads={INVITE_PREFIX: self.open_invite},
             role_checks={Role.MENTOR: self.is_active_mentor},
             role_members={Role.MENTOR: self.active_mentor_ids},
         )
 
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        action, args = parts[0], parts[1:]
-        if action in ("j", "n"):
-            return self.confirm_invite(session, user_id, action == "j")
-        profile = {
-            "me": lambda: self.profile(session, user_id, edit=True),
-            "e": lambda: self.expertise(session, user_id, int(args[0])),
-            "t": lambda: self.toggle(session, user_id, int(args[0]), int(args[1])),
-            "ed": lambda: self.profile(session, user_id, edit=True, saved=True),
-            "c": lambda: self.ask_capacity(session, user_id),
-            "k": lambda: self.set_capacity(session, user_id, int(args[0])),
-            "p": lambda: self.toggle_pause(session, user_id),
-        }
-        if action in profile:
-            return profile[action]()
-        admin = {
-            "i": lambda: self.invite(session, user_id),
-            "l": lambda: self.admin_list(session, user_id, edit=True),
-            "v": lambda: self.admin_detail(session, user_id, int(args[0])),
-            "x": lambda: self.set_active(session, user_id, int(args[0]), False),
-            "y": lambda: self.set_active(session, user_id, int(args[0]), True),
-            "r": lambda: self.reassign_menu(session, user_id, int(args[0])),
-            "ra": lambda: self.reassign(session, user_id, int(args[0]), int(args[1])),
-            "rr": lambda: self.reassign(session, user_id, int(args[0]), None),
-        }
-        return admin[action]()
-
-    # ---- invites --------------------------------------------------------------------------------
-
     def invite(self, session: Session, user_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         invite = new_invite(session, user_id, self.ctx.now())
         context = {"token": invite.token, "expires": invite.expires_at}
         return Outcome().add(Reply("mentor/invite_link", context))
@@ -151,8 +212,8 @@ class MentorService:
         repo.set_flow(state, MENTOR_INVITE, data={"invite": invite.id})
         buttons = keyboard(
             [
-                Button(data="m:j", label="mentor_accept_invite"),
-                Button(data="m:n", label="mentor_decline_invite"),
+                Button(data=AcceptInvite(), label="mentor_accept_invite"),
+                Button(data=DeclineInvite(), label="mentor_decline_invite"),
             ]
         )
         name = display_name(session, state.user_id)
@@ -162,7 +223,7 @@ class MentorService:
         return active_mentor(session, user_id) is not None
 
     def active_mentor_ids(self, session: Session) -> list[int]:
-        return list(session.exec(select(Mentor.user_id).where(col(Mentor.active).is_(True))))
+        return cq.active_mentor_ids(session)
 
     def confirm_invite(self, session: Session, user_id: int, accepted: bool) -> Outcome:
         state = repo.get_state(session, user_id)
@@ -207,27 +268,21 @@ class MentorService:
     def profile(
         self, session: Session, user_id: int, edit: bool = False, saved: bool = False
     ) -> Outcome:
-        mentor = self._me(session, user_id)
-        if mentor is None:
-            return not_a_mentor()
+        mentor = acting_mentor(session, user_id)
         load = cq.open_counts(session, [user_id])[user_id]
         context = {"mentor": mentor, "load": load, "saved": saved}
-        buttons = (*profile_buttons(mentor), (Button(data="k:aq", label="consult_queue"),))
+        buttons = (*profile_buttons(mentor), (Button(data=MentorQueue(), label="consult_queue"),))
         return Outcome(notice="saved" if saved else None).add(
             Reply("mentor/profile", context, buttons, edit=edit)
         )
 
     def expertise(self, session: Session, user_id: int, page: int) -> Outcome:
-        mentor = self._me(session, user_id)
-        if mentor is None:
-            return not_a_mentor()
+        mentor = acting_mentor(session, user_id)
         return Outcome().add(self._expertise_reply(mentor, page, edit=True))
 
     def toggle(self, session: Session, user_id: int, index: int, page: int) -> Outcome:
-        mentor = self._me(session, user_id)
+        mentor = acting_mentor(session, user_id)
         options = expertise_options(self.ctx)
-        if mentor is None:
-            return not_a_mentor()
         if not 0 <= index < len(options):
             return Outcome(notice="stale_button", notice_alert=True)
         chosen = options[index]
@@ -253,7 +308,7 @@ class MentorService:
         chosen = set(mentor.expertise)
         toggles = [
             Button(
-                data=f"m:t:{i}:{page}",
+                data=ToggleExpertise(i, page),
                 label="expertise_on" if option in chosen else "expertise_off",
                 params={"name": shorten(option, 50)},
             )
@@ -261,10 +316,14 @@ class MentorService:
         ]
         nav = []
         if page > 0:
-            nav.append(Button(data=f"m:e:{page - 1}", label="previous_page"))
+            nav.append(Button(data=ExpertisePage(page - 1), label="previous_page"))
         if page + 1 < pages:
-            nav.append(Button(data=f"m:e:{page + 1}", label="next_page"))
-        rows = [*one_per_row(toggles), tuple(nav), (Button(data="m:ed", label="expertise_done"),)]
+            nav.append(Button(data=ExpertisePage(page + 1), label="next_page"))
+        rows = [
+            *one_per_row(toggles),
+            tuple(nav),
+            (Button(data=ExpertiseDone(), label="expertise_done"),),
+        ]
         context = {
             "chosen": [o for o in options if o in chosen],
             "page": page + 1,
@@ -273,21 +332,17 @@ class MentorService:
         return Reply("mentor/expertise", context, keyboard(*rows), edit=edit)
 
     def ask_capacity(self, session: Session, user_id: int) -> Outcome:
-        mentor = self._me(session, user_id)
-        if mentor is None:
-            return not_a_mentor()
+        mentor = acting_mentor(session, user_id)
         buttons = [
-            Button(data=f"m:k:{n}", text=f"✅ {n}" if n == mentor.capacity else str(n))
+            Button(data=SetCapacity(n), text=f"✅ {n}" if n == mentor.capacity else str(n))
             for n in CAPACITY_CHOICES
         ]
-        rows = [*in_rows(buttons, 5), (Button(data="m:me", label="back_to_profile"),)]
+        rows = [*in_rows(buttons, 5), (Button(data=MentorProfile(), label="back_to_profile"),)]
         context = {"capacity": mentor.capacity}
         return Outcome().add(Reply("mentor/ask_capacity", context, keyboard(*rows), edit=True))
 
     def set_capacity(self, session: Session, user_id: int, capacity: int) -> Outcome:
-        mentor = self._me(session, user_id)
-        if mentor is None:
-            return not_a_mentor()
+        mentor = acting_mentor(session, user_id)
         if capacity not in CAPACITY_CHOICES:
             return Outcome(notice="stale_button", notice_alert=True)
         mentor.capacity = capacity
@@ -297,9 +352,7 @@ class MentorService:
         return self._with_waiting_requests(session, outcome, user_id)
 
     def toggle_pause(self, session: Session, user_id: int) -> Outcome:
-        mentor = self._me(session, user_id)
-        if mentor is None:
-            return not_a_mentor()
+        mentor = acting_mentor(session, user_id)
         mentor.paused = not mentor.paused
         mentor.updated_at = self.ctx.now()
         session.add(mentor)
@@ -307,18 +360,9 @@ class MentorService:
         outcome.notice = "mentor_paused" if mentor.paused else "mentor_resumed"
         return self._with_waiting_requests(session, outcome, user_id)
 
-    def _me(self, session: Session, user_id: int) -> Mentor | None:
-        """The acting mentor; acting in the bot shows Telegram reaches them again."""
-        mentor = active_mentor(session, user_id)
-        if mentor is not None:
-            touch(session, mentor)
-        return mentor
-
     # ---- the admin's view ------------------------------------------------------------------------
 
     def admin_list(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         repo.clear_flow(repo.get_state(session, user_id))
         mentors = cq.all_mentors(session)
         loads = cq.open_counts(session, [m.user_id for m in mentors])
@@ -332,11 +376,12 @@ class MentorService:
             for m in mentors
         ]
         buttons = [
-            Button(data=f"m:v:{r['mentor'].user_id}", text=shorten(r["name"], 40)) for r in rows
+            Button(data=MentorDetail(r["mentor"].user_id), text=shorten(r["name"], 40))
+            for r in rows
         ]
         extra = [
-            Button(data="m:i", label="mentor_invite"),
-            Button(data="k:al:0", label="consult_all"),
+            Button(data=InviteMentor(), label="mentor_invite"),
+            Button(data=AllConsultations(0), label="consult_all"),
         ]
         keys = keyboard(*one_per_row(buttons), extra)
         return Outcome().add(Reply("mentor/admin_list", {"rows": rows}, keys, edit=edit))
@@ -344,8 +389,6 @@ class MentorService:
     def admin_detail(
         self, session: Session, user_id: int, mentor_id: int, notice_template: str | None = None
     ) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         mentor = session.get(Mentor, mentor_id)
         if mentor is None:
             return _mentor_not_found()
@@ -358,19 +401,17 @@ class MentorService:
             "notice_template": notice_template,
         }
         toggle = (
-            Button(data=f"m:x:{mentor_id}", label="mentor_deactivate")
+            Button(data=DeactivateMentor(mentor_id), label="mentor_deactivate")
             if mentor.active
-            else Button(data=f"m:y:{mentor_id}", label="mentor_reactivate")
+            else Button(data=ReactivateMentor(mentor_id), label="mentor_reactivate")
         )
         rows = [[toggle]]
         if load:
-            rows.append([Button(data=f"m:r:{mentor_id}", label="mentor_reassign")])
-        rows.append([Button(data="m:l", label="mentor_list")])
+            rows.append([Button(data=ReassignMenu(mentor_id), label="mentor_reassign")])
+        rows.append([Button(data=MentorList(), label="mentor_list")])
         return Outcome().add(Reply("mentor/admin_detail", context, keyboard(*rows), edit=True))
 
     def set_active(self, session: Session, user_id: int, mentor_id: int, active: bool) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         mentor = session.get(Mentor, mentor_id)
         if mentor is None:
             return _mentor_not_found()
@@ -392,15 +433,13 @@ class MentorService:
         return self._with_waiting_requests(session, outcome, mentor_id)
 
     def reassign_menu(self, session: Session, user_id: int, mentor_id: int) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         if session.get(Mentor, mentor_id) is None:
             return _mentor_not_found()
         others = [m for m in cq.available_mentors(session) if m.user_id != mentor_id]
         loads = cq.open_counts(session, [m.user_id for m in others])
         buttons = [
             Button(
-                data=f"m:ra:{mentor_id}:{m.user_id}",
+                data=ReassignTo(mentor_id, m.user_id),
                 label="mentor_reassign_to",
                 params={
                     "name": shorten(display_name(session, m.user_id), 30),
@@ -412,8 +451,8 @@ class MentorService:
         ]
         rows = [
             *one_per_row(buttons),
-            (Button(data=f"m:rr:{mentor_id}", label="mentor_reassign_reroute"),),
-            (Button(data=f"m:v:{mentor_id}", label="mentor_back"),),
+            (Button(data=RerouteAll(mentor_id), label="mentor_reassign_reroute"),),
+            (Button(data=MentorDetail(mentor_id), label="mentor_back"),),
         ]
         context = {"name": display_name(session, mentor_id), "others": len(others)}
         return Outcome().add(Reply("mentor/reassign_menu", context, keyboard(*rows), edit=True))
@@ -421,8 +460,6 @@ class MentorService:
     def reassign(
         self, session: Session, user_id: int, mentor_id: int, target_id: int | None
     ) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return _forbidden()
         if session.get(Mentor, mentor_id) is None:
             return _mentor_not_found()
         if target_id is not None and (
@@ -445,21 +482,17 @@ class MentorService:
 def profile_buttons(mentor: Mentor) -> tuple[tuple[Button, ...], ...]:
     return keyboard(
         [
-            Button(data="m:e:0", label="mentor_expertise"),
-            Button(data="m:c", label="mentor_capacity"),
+            Button(data=ExpertisePage(0), label="mentor_expertise"),
+            Button(data=AskCapacity(), label="mentor_capacity"),
         ],
-        [Button(data="m:p", label="mentor_resume" if mentor.paused else "mentor_pause")],
+        [Button(data=TogglePause(), label="mentor_resume" if mentor.paused else "mentor_pause")],
     )
-
-
-def not_a_mentor() -> Outcome:
-    return Outcome(notice="mentor_only", notice_alert=True).add(Reply("mentor/not_mentor"))
 
 
 def _invite_by_token(session: Session, token: str) -> MentorInvite | None:
     if not token or len(token) > 64:
         return None
-    return session.exec(select(MentorInvite).where(MentorInvite.token == token)).first()
+    return cq.invite_by_token(session, token)
 
 
 def touch(session: Session, mentor: Mentor) -> None:
@@ -476,10 +509,6 @@ def touch(session: Session, mentor: Mentor) -> None:
 def _user_reachable(session: Session, user_id: int) -> bool:
     user = session.get(User, user_id)
     return bool(user and user.reachable)
-
-
-def _forbidden() -> Outcome:
-    return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
 
 
 def _mentor_not_found() -> Outcome:

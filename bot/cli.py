@@ -129,7 +129,7 @@ def backup_database(path: str) -> int:
 
 def import_competition_file(path: str) -> int:
     from bot.app import prepare_database
-    from bot.services.competition_import import ImportProblem, import_competitions
+    from bot.services.competitions.year_file import ImportProblem, import_competitions
 
     settings = load_settings()
     try:

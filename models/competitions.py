@@ -1,11 +1,13 @@
-"""Competitions, their deadlines, who follows them, and every reminder's delivery."""
+"""Competitions, their deadlines, who follows them, and every reminder's delivery; and the
+queries the competitions feature runs over them (plain functions taking a `Session` first)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint, delete, func
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime, utcnow
 
@@ -117,3 +119,124 @@ class ReminderDelivery(SQLModel, table=True):
     status: str = Field(max_length=16)
     attempts: int = Field(default=0)
     updated_at: datetime = _created_at()
+
+
+# ---- queries -------------------------------------------------------------------------------------
+
+
+def competitions_newest_first(session: Session) -> list[Competition]:
+    query = select(Competition).order_by(col(Competition.year).desc(), col(Competition.name))
+    return list(session.exec(query))
+
+
+def competitions_by_name(session: Session) -> list[Competition]:
+    return list(session.exec(select(Competition).order_by(col(Competition.name))))
+
+
+def competitions_by_id(session: Session, ids: Iterable[int]) -> dict[int, Competition]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    query = select(Competition).where(col(Competition.id).in_(ids))
+    return {c.id: c for c in session.exec(query) if c.id is not None}
+
+
+def competitions_of_year(session: Session, year: int) -> list[Competition]:
+    return list(session.exec(select(Competition).where(Competition.year == year)))
+
+
+def stages_of(session: Session, competition_id: int | None) -> list[Stage]:
+    query = select(Stage).where(Stage.competition_id == competition_id)
+    return list(session.exec(query.order_by(col(Stage.deadline_at))))
+
+
+def upcoming_stages(session: Session, competition_ids: Iterable[int], now: datetime) -> list[Stage]:
+    """The stages of these competitions not yet past, soonest first."""
+    ids = list(competition_ids)
+    if not ids:
+        return []
+    query = select(Stage).where(col(Stage.competition_id).in_(ids), Stage.deadline_at >= now)
+    return list(session.exec(query.order_by(col(Stage.deadline_at))))
+
+
+def open_competition_ids(session: Session, now: datetime) -> set[int]:
+    """Competitions with a deadline still ahead."""
+    return set(session.exec(select(Stage.competition_id).where(Stage.deadline_at >= now)))
+
+
+def linked_draft_count(session: Session, competition_id: int | None) -> int:
+    query = select(func.count()).where(DraftLink.competition_id == competition_id)
+    return session.exec(query).one()
+
+
+def follower_count(session: Session, competition_id: int | None) -> int:
+    return session.exec(select(func.count()).where(Follow.competition_id == competition_id)).one()
+
+
+def followed_competitions(session: Session, user_id: int) -> set[int]:
+    return set(session.exec(select(Follow.competition_id).where(Follow.user_id == user_id)))
+
+
+def follow_of(session: Session, user_id: int, competition_id: int) -> Follow | None:
+    query = select(Follow).where(Follow.user_id == user_id, Follow.competition_id == competition_id)
+    return session.exec(query).first()
+
+
+def mute_of(session: Session, user_id: int, competition_id: int) -> ReminderMute | None:
+    query = select(ReminderMute).where(
+        ReminderMute.user_id == user_id, ReminderMute.competition_id == competition_id
+    )
+    return session.exec(query).first()
+
+
+def muted_competitions(session: Session, user_id: int) -> set[int]:
+    """Competition ids the user muted (0 among them: all are muted)."""
+    query = select(ReminderMute.competition_id).where(ReminderMute.user_id == user_id)
+    return set(session.exec(query))
+
+
+def links_of_draft(session: Session, draft_id: int) -> dict[int, DraftLink]:
+    """The draft's links, by competition id."""
+    query = select(DraftLink).where(DraftLink.draft_id == draft_id)
+    return {link.competition_id: link for link in session.exec(query)}
+
+
+def link_of(session: Session, draft_id: int, competition_id: int) -> DraftLink | None:
+    query = select(DraftLink).where(
+        DraftLink.draft_id == draft_id, DraftLink.competition_id == competition_id
+    )
+    return session.exec(query).first()
+
+
+def relevant_competitions(session: Session, user_id: int) -> list[int]:
+    """The competitions a user follows or has a draft in."""
+    from models.tables import Draft  # models.tables imports this module at its end
+
+    linked = session.exec(
+        select(DraftLink.competition_id)
+        .join(Draft, col(Draft.id) == DraftLink.draft_id)
+        .where(Draft.owner_id == user_id)
+    )
+    return sorted(followed_competitions(session, user_id) | set(linked))
+
+
+def delete_reminder_deliveries(
+    session: Session, stage_ids: list[int], statuses: tuple[str, ...] | None = None
+) -> None:
+    """Forget the reminder deliveries of these stages (only those in `statuses`, if given).
+
+    The one place the competitions feature touches ReminderDelivery (the outbox replaces it)."""
+    if not stage_ids:
+        return
+    query = delete(ReminderDelivery).where(col(ReminderDelivery.stage_id).in_(stage_ids))
+    if statuses is not None:
+        query = query.where(col(ReminderDelivery.status).in_(statuses))
+    session.exec(query)  # type: ignore[call-overload]
+
+
+def delete_competition_rows(session: Session, competition: Competition) -> None:
+    """The competition and everything hanging on it: stages, links, follows, mutes, reminders."""
+    delete_reminder_deliveries(session, [s.id for s in stages_of(session, competition.id) if s.id])
+    for table in (Stage, DraftLink, Follow, ReminderMute):
+        session.exec(delete(table).where(col(table.competition_id) == competition.id))  # type: ignore[call-overload]
+    session.delete(competition)

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from bot.cli import main
-from bot.services.competition_import import ImportProblem, import_competitions, parse_file
+from bot.services.competitions.year_file import ImportProblem, import_competitions, parse_file
 from models.competitions import Competition, Stage
 from models.db import Database
 from tests.conftest import WITA

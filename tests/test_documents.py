@@ -407,7 +407,7 @@ def test_kipp_format_renders(formats: FormatRegistry) -> None:
 def test_pdf_without_the_shipped_font_falls_back_to_latin1(iid, monkeypatch) -> None:
     layout = dict(documents.load_layout())
     layout["pdf"] = dict(layout["pdf"], regular="fonts/missing.ttf", bold="fonts/missing.ttf")
-    monkeypatch.setattr(documents, "load_layout", lambda: layout)
+    monkeypatch.setattr(documents.pdf, "load_layout", lambda: layout)  # where render_pdf reads it
     answers = strong_iid_answers()
     answers["nama"] = "SI-CANTIK 😊 — “cepat” O'Neil"
     _, text = pdf_text(render_pdf(build_proposal(iid, answers, FACTS)))

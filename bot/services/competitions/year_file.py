@@ -20,20 +20,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot.services.competitions import LEVELS, move_deadline, stages_of
+from bot.services.competitions.stages import level_aliases, move_deadline
 from bot.services.deadlines import DeadlineError, parse_deadline
-from models.competitions import Competition, Stage
+from models.competitions import Competition, Stage, competitions_of_year, stages_of
 from models.db import Database
 
-LEVEL_NAMES = {
-    "kabupaten/kota": LEVELS[0],
-    "kabupaten": LEVELS[0],
-    "kota": LEVELS[0],
-    "provinsi": LEVELS[1],
-    "nasional": LEVELS[2],
-}
+LEVEL_NAMES = level_aliases()  # "kabupaten" -> "Kabupaten/Kota", ...
 COMPETITION_KEYS = {"name", "organiser", "level", "year", "stages"}
 STAGE_KEYS = {"name", "deadline"}
 
@@ -109,7 +103,7 @@ def _upsert(
     existing = next(
         (
             c
-            for c in session.exec(select(Competition).where(Competition.year == planned.year))
+            for c in competitions_of_year(session, planned.year)
             if c.name.casefold() == planned.name.casefold()
         ),
         None,

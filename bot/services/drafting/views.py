@@ -1,0 +1,116 @@
+"""A draft as the rooms see it: `DraftView`, the base of the mixins (finding a user's draft),
+the flow names and the small helpers every room shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services.completeness import Completeness, assess
+from bot.services.context import ServiceContext
+from bot.services.feature import DraftActions
+from bot.services.formats import ProposalFormat
+from bot.services.language import draft_name
+from bot.services.replies import (
+    Keyboard,
+    Outcome,
+    Reply,
+)
+from models import repository as repo
+from models.tables import ConversationState, Draft
+
+DRAFT = "draft"
+EDIT = "edit"
+RENAME = "rename"
+# The step of a draft/edit flow holding a typed question until the user says what it is; the
+# text waits in the state row (data["question"]), so a restart keeps it.
+QUESTION = "question"
+# (session, user id, draft id, question) -> the consultation request flow, question pre-filled
+AskMentor = Callable[[Session, int, int, str], Outcome]
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """A draft with its format and answers, as the templates need it."""
+
+    draft: Draft
+    fmt: ProposalFormat
+    answers: dict[str, str]
+
+    @property
+    def completeness(self) -> Completeness:
+        return assess(self.fmt, self.answers)
+
+    @property
+    def title(self) -> str:
+        return draft_name(self.draft.title, self.answers, self.draft.id)
+
+    def as_context(self) -> dict[str, Any]:
+        return {
+            "draft_id": self.draft.id,
+            "title": self.title,
+            "format": self.fmt,
+            "completeness": self.completeness,
+            "draft": self.draft,
+        }
+
+
+class DraftBase:
+    """What every room of `DraftingService` stands on: the context and the draft views."""
+
+    ctx: ServiceContext
+    ask_mentor: AskMentor | None
+    draft_actions: tuple[DraftActions, ...]
+
+    def _view(self, draft: Draft, answers: dict[str, str]) -> DraftView:
+        fmt = self.ctx.formats.get(draft.format_key) or self.ctx.formats.default
+        return DraftView(draft=draft, fmt=fmt, answers=answers)
+
+    def _owned_view(self, session: Session, user_id: int, draft_id: int) -> DraftView | None:
+        draft = repo.owned_draft(session, user_id, draft_id)
+        if draft is None or draft.id is None:
+            return None
+        return self._view(draft, repo.answers_of(session, draft.id))
+
+    def _state_view(self, session: Session, state: ConversationState) -> DraftView | None:
+        if state.draft_id is None:
+            return None
+        view = self._owned_view(session, state.user_id, state.draft_id)
+        if view is None or (state.section_key and not view.fmt.has_section(state.section_key)):
+            return None
+        return view
+
+
+def _not_found() -> Outcome:
+    return Outcome(notice="draft_not_found", notice_alert=True).add(Reply("draft/not_found"))
+
+
+def _resume_key(view: DraftView) -> str | None:
+    """Where "continue" takes the user: the section they stopped at, else the first
+    required one still empty; None when there is nothing left to continue."""
+    key = view.draft.resume_section
+    if key is not None and view.fmt.has_section(key):
+        return key
+    missing = view.completeness.missing_required
+    return missing[0].key if missing else None
+
+
+def _pending_text(state: ConversationState) -> str | None:
+    if state.step != QUESTION:
+        return None
+    question = (state.data or {}).get("question")
+    return question if isinstance(question, str) else None
+
+
+def _forget_question(state: ConversationState) -> None:
+    if state.step == QUESTION:
+        state.step = None
+        state.data = {}  # a new dict: JSON columns notice only reassignment
+
+
+def _with_buttons(reply: Reply, buttons: Keyboard) -> Reply:
+    return Reply(reply.template, reply.context, buttons, reply.edit, reply.to)

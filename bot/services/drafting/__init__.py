@@ -43,6 +43,7 @@ from bot.services.drafting.routes import (
 )
 from bot.services.feature import DraftActions, Feature, RouteHandler
 from bot.services.formats import ProposalFormat, Section
+from bot.services.language import draft_name
 from bot.services.questions import looks_like_question, question_token
 from bot.services.readiness import section_advice
 from bot.services.replies import (
@@ -98,7 +99,7 @@ class DraftView:
 
     @property
     def title(self) -> str:
-        return self.draft.title or self.answers.get("nama") or f"Draf #{self.draft.id}"
+        return draft_name(self.draft.title, self.answers, self.draft.id, fmt=self.fmt)
 
     def as_context(self) -> dict[str, Any]:
         return {

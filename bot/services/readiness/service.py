@@ -96,7 +96,7 @@ class ReadinessService:
         fmt = self.ctx.formats.get(draft.format_key) or self.ctx.formats.default
         answers = repo.answers_of(session, draft.id)
         readiness = assess_readiness(fmt, answers, ticked_indicators_of(session, draft.id))
-        return fmt, readiness, draft_name(draft.title, answers, draft.id)
+        return fmt, readiness, draft_name(draft.title, answers, draft.id, fmt=fmt)
 
 
 def _not_found() -> Outcome:

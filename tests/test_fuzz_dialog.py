@@ -220,7 +220,7 @@ def test_random_sessions_keep_every_promise(world: World, data: st.DataObject) -
         ("d:o:1000000000000", "stale_button"),
         ("a:1000000000000:0:0", "stale_button"),
         ("k:v:1000000000000", "stale_button"),
-        ("q:v:9999999999", "draft_not_found"),
+        ("q:v:9999999999", "stale_button"),
         ("d:o:100000000000000000000", "stale_button"),
     ],
 )

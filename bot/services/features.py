@@ -12,7 +12,7 @@ from bot.services.drafting import DraftingService
 from bot.services.exports import ExportService
 from bot.services.opd_admin import OpdAdminService
 from bot.services.personal_data import PersonalDataService
-from bot.services.readiness import ReadinessService
+from bot.services.readiness.service import ReadinessService
 from bot.services.registration import RegistrationService
 from bot.services.statistics import StatisticsService
 

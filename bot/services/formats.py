@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bot.paths import DATA_DIR, FORMATS_DIR
 
 SectionKind = Literal["text", "choice", "month"]
+# What a section means to the rest of the bot, so a region's own format works everywhere:
+# the innovation's name (a draft's title), its stage (statistics), its form of innovation and
+# its field of government affairs (urusan; mentors' expertise). A format may lack any of them.
+SectionRole = Literal["title", "stage", "form", "affairs"]
 
 
 class Section(BaseModel):
@@ -41,6 +45,7 @@ class Section(BaseModel):
     # A month section that may not be earlier than another month section.
     not_before: str | None = None
     weight: float | None = None
+    role: SectionRole | None = None
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> Section:
@@ -88,6 +93,9 @@ class ProposalFormat(BaseModel):
             for ref in refs:
                 if ref not in keys:
                     raise ValueError(f"format {self.key}: {section.key} refers to unknown {ref}")
+        roles = [s.role for s in self.sections if s.role]
+        if len(roles) != len(set(roles)):
+            raise ValueError(f"format {self.key}: a section role declared twice")
         for rule in self.word_rules:
             if not any(s.group == rule.group for s in self.sections):
                 raise ValueError(f"format {self.key}: word rule for empty group {rule.group}")
@@ -99,6 +107,15 @@ class ProposalFormat(BaseModel):
 
     def section(self, key: str) -> Section:
         return self.sections[self._index[key]]
+
+    def by_role(self, role: SectionRole) -> Section | None:
+        """The section that plays `role` (see SectionRole); None when this format has none."""
+        return next((s for s in self.sections if s.role == role), None)
+
+    def answer_for(self, role: SectionRole, answers: Mapping[str, str]) -> str | None:
+        """The stored answer of the section playing `role`; None when absent or unanswered."""
+        section = self.by_role(role)
+        return (answers.get(section.key) or None) if section else None
 
     def has_section(self, key: str) -> bool:
         return key in self._index

@@ -37,6 +37,7 @@ import yaml
 from babel.dates import format_date, get_day_names, get_month_names
 
 from bot.paths import DATA_DIR
+from bot.services.formats import ProposalFormat
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -93,9 +94,12 @@ def draft_name(
     answers: Mapping[str, Any],
     draft_id: int | None,
     locale: str = DEFAULT_LOCALE,
+    fmt: ProposalFormat | None = None,
 ) -> str:
-    """What a draft is called: its title, else the innovation's name, else "Draf #7"."""
-    return title or answers.get("nama") or phrase("untitled_draft", locale, id=draft_id)
+    """What a draft is called: its title, else the innovation's name (the answer of `fmt`'s
+    title section; "nama", the shipped formats' one, without a format), else "Draf #7"."""
+    name = fmt.answer_for("title", answers) if fmt else answers.get("nama")
+    return title or name or phrase("untitled_draft", locale, id=draft_id)
 
 
 # ---- months and weekdays (CLDR) ----------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot.services.context import ServiceContext
 from bot.services.deadlines import days_left, local_fire_time
 from bot.services.drafting.routes import ContinueDraft
+from bot.services.language import draft_name
 from bot.services.readiness import readiness_of_draft
 from bot.services.replies import Button, Reply, keyboard
 from bot.services.textutil import shorten
@@ -138,7 +139,7 @@ class ReminderService:
             fmt = self.ctx.formats.get(draft.format_key) or self.ctx.formats.default
             # The readiness check is the one judge of what a draft lacks (also for mentors).
             readiness = readiness_of_draft(session, fmt, draft.id)
-            title = draft.title or answers.get("nama") or f"Draf #{draft.id}"
+            title = draft_name(draft.title, answers, draft.id, fmt=fmt)
             views.append(
                 {
                     "id": draft.id,

@@ -37,7 +37,6 @@ from models.tables import Draft, Opd, User
 
 log = logging.getLogger(__name__)
 
-STAGE_KEY = "tahapan"  # the section that says how far an innovation is
 NO_STAGE: str = words("statistics")["no_stage"]
 NO_OPD: str = words("statistics")["no_opd"]
 DEADLINES_SHOWN = 10
@@ -57,13 +56,14 @@ class DraftFact:
 
     @property
     def title(self) -> str:
-        return draft_name(self.draft.title, self.answers, self.draft.id)
+        return draft_name(self.draft.title, self.answers, self.draft.id, fmt=self.fmt)
 
     @property
     def stage(self) -> str:
-        if not self.fmt.has_section(STAGE_KEY):
+        section = self.fmt.by_role("stage")
+        if section is None:
             return NO_STAGE
-        return display_value(self.fmt.section(STAGE_KEY), self.answers.get(STAGE_KEY)) or NO_STAGE
+        return display_value(section, self.answers.get(section.key)) or NO_STAGE
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ def draft_facts(session: Session, ctx: ServiceContext) -> list[DraftFact]:
 def stage_names(ctx: ServiceContext) -> list[str]:
     """The stage options in the default format's order, then "Belum diisi"."""
     fmt = ctx.formats.default
-    options = list(fmt.section(STAGE_KEY).options) if fmt.has_section(STAGE_KEY) else []
+    stage = fmt.by_role("stage")
+    options = list(stage.options) if stage else []
     return [*options, NO_STAGE]
 
 

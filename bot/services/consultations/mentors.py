@@ -104,7 +104,8 @@ def expertise_options(ctx: ServiceContext) -> tuple[str, ...]:
     """The fields a mentor can cover and an ASN can ask about: the forms of innovation (from
     the default format's `bentuk` section) and the urusan pemerintahan (templates/data)."""
     fmt = ctx.formats.default
-    bentuk = fmt.section("bentuk").options if fmt.has_section("bentuk") else ()
+    form = fmt.by_role("form")
+    bentuk = form.options if form else ()
     return (*bentuk, *_urusan())
 
 

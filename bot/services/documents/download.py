@@ -45,7 +45,7 @@ class DocumentService:
         fmt = self.ctx.formats.get(draft.format_key) or self.ctx.formats.default
         answers = repo.answers_of(session, draft.id)
         back = Button(OpenDraft(draft.id), label="back_to_draft")
-        title = draft.title or answers.get("nama") or untitled_draft(draft.id)
+        title = draft.title or fmt.answer_for("title", answers) or untitled_draft(draft.id)
         if not answers:
             return Outcome().add(Reply("ready/document_empty", {"title": title}, keyboard([back])))
         document = build_proposal(fmt, answers, self.facts(session, draft, title))

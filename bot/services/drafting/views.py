@@ -47,7 +47,7 @@ class DraftView:
 
     @property
     def title(self) -> str:
-        return draft_name(self.draft.title, self.answers, self.draft.id)
+        return draft_name(self.draft.title, self.answers, self.draft.id, fmt=self.fmt)
 
     def as_context(self) -> dict[str, Any]:
         return {

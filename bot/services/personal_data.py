@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session, SQLModel
@@ -19,6 +19,8 @@ from bot.services.context import ServiceContext
 from bot.services.data_export import readable_export
 from bot.services.feature import Feature
 from bot.services.replies import Button, DocumentReply, Outcome, Reply, keyboard
+from bot.services.roles import Role
+from bot.services.routes import Route
 from bot.services.textutil import with_year
 from models import repository as repo
 from models.competitions import Competition
@@ -42,6 +44,14 @@ USER_COLUMNS = (
 # is cleared and the line kept, so the other side's history still reads well.
 CLEARED_COLUMNS = ("actor_id",)
 DELETE_FLOW = "delete_account"
+
+
+class DeleteAccount(Route, prefix="x"):
+    """The answer to "delete your account?": everything, keep the drafts for the office, no."""
+
+    choice: Literal["all", "opd", "no"]
+
+
 # What other features do before an account is deleted (a mentor's consultations go to others).
 LeavingHook = Callable[[Session, int], Outcome]
 
@@ -59,9 +69,9 @@ class PersonalDataService:
                 "dataku": lambda s, st, a: self.export(s, st.user_id),
                 "hapus_akun": lambda s, st, a: self.confirm_deletion(s, st.user_id),
             },
-            callbacks={"x": self._callback},
-            open_commands=frozenset({"dataku", "hapus_akun"}),
-            open_callbacks=frozenset({"x"}),
+            routes={DeleteAccount: self.delete_account},
+            # Before the registration is complete too: one's data is one's own at any step.
+            role=Role.ANYONE,
         )
 
     def export(self, session: Session, user_id: int) -> Outcome:
@@ -102,21 +112,21 @@ class PersonalDataService:
         if user is None:
             return Outcome().add(Reply("pdp/nothing_stored"))
         drafts = repo.drafts_of(session, user_id)
-        rows = [[Button(data="x:all", label="delete_everything")]]
+        rows = [[Button(DeleteAccount("all"), label="delete_everything")]]
         if drafts and user.opd_id:
-            rows.append([Button(data="x:opd", label="delete_keep_drafts_for_opd")])
-        rows.append([Button(data="x:no", label="cancel_delete")])
+            rows.append([Button(DeleteAccount("opd"), label="delete_keep_drafts_for_opd")])
+        rows.append([Button(DeleteAccount("no"), label="cancel_delete")])
         repo.set_flow(repo.get_state(session, user_id), DELETE_FLOW)
         return Outcome().add(Reply("pdp/delete_confirm", {"drafts": len(drafts)}, keyboard(*rows)))
 
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
+    def delete_account(self, session: Session, user_id: int, route: DeleteAccount) -> Outcome:
         state = repo.get_state(session, user_id)
-        if state.flow != DELETE_FLOW or parts[0] not in ("all", "opd", "no"):
+        if state.flow != DELETE_FLOW:
             return Outcome(notice="stale_button", notice_alert=True)
-        if parts[0] == "no":
+        if route.choice == "no":
             repo.clear_flow(state)
             return Outcome().add(Reply("pdp/delete_cancelled", edit=True))
-        handed = hand_drafts_to_opd(session, user_id) if parts[0] == "opd" else 0
+        handed = hand_drafts_to_opd(session, user_id) if route.choice == "opd" else 0
         outcome = Outcome().add(Reply("pdp/deleted", {"handed": handed}, edit=True))
         for hook in self.leaving:
             before = hook(session, user_id)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from bot.services.context import ServiceContext
+from bot.services.drafting.routes import ContinueDraft, ListDrafts, NewDraft
 from bot.services.feature import Feature
 from bot.services.nip import check_nip, format_nip
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
+from bot.services.roles import Role
+from bot.services.routes import Route
 from models import repository as repo
 from models.tables import ConversationState, Opd, User
 
@@ -16,6 +21,29 @@ REGISTER = "register"
 PROFILE = "profile"
 NAME_MIN, NAME_MAX = 3, 100
 OPD_MATCHES = 8
+
+
+# ---- routes: the buttons of the registration and the profile -----------------------------------
+
+
+class AnswerConsent(Route, prefix="r"):
+    answer: Literal["ok", "no"]
+
+
+class ChooseOpd(Route, prefix="r:o"):
+    opd_id: int
+
+
+class SkipNip(Route, prefix="r:s"):
+    pass
+
+
+class ChangeProfile(Route, prefix="p"):
+    field: Literal["n", "o", "i"]  # name, office, NIP
+
+
+class RemoveNip(Route, prefix="p:x"):
+    pass
 
 
 class RegistrationService:
@@ -30,28 +58,23 @@ class RegistrationService:
                 "start": lambda s, st, a: self.start(s, st.user_id),
                 "profil": lambda s, st, a: self.profile(s, st.user_id),
             },
-            callbacks={"r": self._register_callback, "p": self._profile_callback},
+            routes={
+                AnswerConsent: lambda s, u, r: self.consent(s, u, r.answer == "ok"),
+                ChooseOpd: lambda s, u, r: self.choose_opd(s, u, r.opd_id),
+                SkipNip: lambda s, u, r: self.skip_nip(s, u),
+                ChangeProfile: lambda s, u, r: self.change(s, u, r.field),
+                RemoveNip: lambda s, u, r: self.remove_nip(s, u),
+            },
             text_flows={REGISTER: self.on_text, PROFILE: self.on_text},
             cancel_flows={REGISTER: self._pause},
-            open_commands=frozenset({"start"}),
-            open_callbacks=frozenset({"r"}),
+            # The registration itself works before it is complete; the profile after.
+            roles={
+                "start": Role.ANYONE,
+                AnswerConsent: Role.ANYONE,
+                ChooseOpd: Role.ANYONE,
+                SkipNip: Role.ANYONE,
+            },
         )
-
-    def _register_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        if parts[0] == "o":
-            return self.choose_opd(session, user_id, int(parts[1]))
-        if parts[0] == "s":
-            return self.skip_nip(session, user_id)
-        if parts[0] not in ("ok", "no"):
-            raise ValueError(parts[0])
-        return self.consent(session, user_id, parts[0] == "ok")
-
-    def _profile_callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        if parts[0] == "x":
-            return self.remove_nip(session, user_id)
-        if parts[0] not in ("n", "o", "i"):
-            raise ValueError(parts[0])
-        return self.change(session, user_id, parts[0])
 
     def _pause(self, session: Session, state: ConversationState, args: str = "") -> Outcome:
         at_nip = state.step == "nip"
@@ -72,7 +95,10 @@ class RegistrationService:
         if user.consent_at is None:
             repo.set_flow(state, REGISTER, step="consent")
             buttons = keyboard(
-                [Button(data="r:ok", label="consent_yes"), Button(data="r:no", label="consent_no")]
+                [
+                    Button(AnswerConsent("ok"), label="consent_yes"),
+                    Button(AnswerConsent("no"), label="consent_no"),
+                ]
             )
             return Outcome().add(Reply("register/consent", {}, buttons))
         if not user.full_name:
@@ -86,9 +112,9 @@ class RegistrationService:
 
     def main_menu(self, session: Session, user: User) -> Reply:
         drafts = repo.drafts_of(session, user.id)
-        rows = [[Button(data="n:", label="new_draft"), Button(data="d:l:0", label="my_drafts")]]
+        rows = [[Button(NewDraft(), label="new_draft"), Button(ListDrafts(), label="my_drafts")]]
         if drafts:
-            rows.insert(0, [Button(data=f"d:c:{drafts[0].id}", label="continue_last")])
+            rows.insert(0, [Button(ContinueDraft(drafts[0].id), label="continue_last")])
         opd = session.get(Opd, user.opd_id) if user.opd_id else None
         context = {
             "name": user.full_name,
@@ -140,8 +166,11 @@ class RegistrationService:
         }
         context["nip"] = format_nip(user.nip) if user and user.nip else ""
         buttons = keyboard(
-            [Button(data="p:n", label="change_name"), Button(data="p:o", label="change_opd")],
-            [Button(data="p:i", label="change_nip")],
+            [
+                Button(ChangeProfile("n"), label="change_name"),
+                Button(ChangeProfile("o"), label="change_opd"),
+            ],
+            [Button(ChangeProfile("i"), label="change_nip")],
         )
         return Outcome().add(Reply("register/profile", context, buttons))
 
@@ -155,7 +184,7 @@ class RegistrationService:
             if user is None or not repo.registered(user):
                 return Outcome(notice="stale_button", notice_alert=True)
             repo.set_flow(state, PROFILE, step="nip")
-            remove = [[Button(data="p:x", label="remove_nip")]] if user.nip else []
+            remove = [[Button(RemoveNip(), label="remove_nip")]] if user.nip else []
             return Outcome().add(Reply("register/ask_nip", {"changing": True}, keyboard(*remove)))
         repo.set_flow(state, PROFILE, step="opd")
         return Outcome().add(Reply("register/ask_opd", {"changing": True}))
@@ -181,7 +210,7 @@ class RegistrationService:
             return outcome.add(Reply("register/profile_updated"))
         # One last, optional step: the NIP printed on the proposal's approval page.
         repo.set_flow(state, REGISTER, step="nip")
-        skip = keyboard([Button(data="r:s", label="skip_nip")])
+        skip = keyboard([Button(SkipNip(), label="skip_nip")])
         return outcome.add(Reply("register/welcome", {"name": user.full_name})).add(
             Reply("register/ask_nip", {}, skip)
         )
@@ -214,7 +243,7 @@ class RegistrationService:
         if checked.nip is None:
             context = {"problem": checked.problem, "digits": checked.digits}
             context["registering"] = registering
-            skip = keyboard([Button(data="r:s", label="skip_nip")]) if registering else ()
+            skip = keyboard([Button(SkipNip(), label="skip_nip")]) if registering else ()
             return Outcome().add(Reply("register/nip_invalid", context, skip))
         user = session.get(User, state.user_id)
         if user is None:
@@ -253,7 +282,7 @@ class RegistrationService:
         matches = search_opds(repo.active_opds(session), text)
         if not matches:
             return Outcome().add(Reply("register/opd_not_found", {"text": text.strip()[:100]}))
-        buttons = [Button(data=f"r:o:{opd.id}", text=opd.name) for opd in matches]
+        buttons = [Button(ChooseOpd(opd.id), text=opd.name) for opd in matches]
         return Outcome().add(
             Reply("register/opd_matches", {"count": len(matches)}, one_per_row(buttons))
         )

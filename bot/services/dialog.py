@@ -48,8 +48,6 @@ class Dialog:
         self.cancel_flows: dict = {}
         self.start_payloads: dict = {}
         self.resend_checks: dict = {}
-        self.open_commands = {"bantuan", "batal"}
-        self.open_callbacks: set[str] = set()
         self.routes: dict[type[Route], RouteHandler] = {}
         # The features' hooks (Feature.before_text, on_redelivery, awaited), in feature order.
         self.before_text = [f.before_text for f in features if f.before_text]
@@ -78,8 +76,6 @@ class Dialog:
             if clash:
                 raise ValueError(f"feature {feature.name} redefines {sorted(clash)}")
             registry.update(additions)
-        self.open_commands |= feature.open_commands
-        self.open_callbacks |= feature.open_callbacks
         for route, handler in feature.routes.items():
             if route in self.routes:
                 raise ValueError(f"feature {feature.name} redefines route {route.__name__}")
@@ -210,9 +206,7 @@ class Dialog:
             handler = self.commands.get(name)
             if handler is None:
                 return self._unknown_command(state, name)
-            if name in self.open_commands:
-                pass
-            elif denied := self._denied(session, user_id, self.command_roles[name]):
+            if denied := self._denied(session, user_id, self.command_roles[name]):
                 return denied
             return self._open_pending_start(session, state, handler(session, state, args))
 
@@ -227,7 +221,7 @@ class Dialog:
             handler = self.callbacks.get(prefix)
             if handler is None:
                 return _stale()
-            if prefix not in self.open_callbacks and not self._registered(session, user_id):
+            if not self._registered(session, user_id):
                 return Outcome(notice="register_first", notice_alert=True).add(
                     _register_first().replies[0]
                 )

@@ -96,6 +96,3 @@ class Feature:
     reply_to: Callable[[int, int], bool] | None = None
     # (user id, edited message id) -> (chat id, message id) of the copies to edit the same way.
     edited_copies: Callable[[int, int], list[tuple[int, int]]] | None = None
-    # Commands and callback prefixes that work before registration is complete.
-    open_commands: frozenset[str] = frozenset()
-    open_callbacks: frozenset[str] = frozenset()

@@ -60,7 +60,11 @@ class DraftView:
 
 
 class DraftBase:
-    """What every room of `DraftingService` stands on: the context and the draft views."""
+    """What every room of `DraftingService` stands on: the context and the draft views.
+
+    The rooms call one another through `self` (starting asks the first question of answering,
+    answering ends on the summary); `DraftingService` is where they meet.
+    """
 
     ctx: ServiceContext
     ask_mentor: AskMentor | None

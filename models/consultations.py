@@ -571,3 +571,12 @@ def relays_from(
     if status is not None:
         query = query.where(RelayedMessage.status == status)
     return list(session.exec(query.order_by(col(RelayedMessage.id))))
+
+
+def count_live_requests_of(session: Session, asn_id: int) -> int:
+    """Consultations of one ASN not yet finished (the open-request limit counts these)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Consultation)
+        .where(col(Consultation.asn_id) == asn_id, col(Consultation.status).in_(LIVE_STATES))
+    ).one()

@@ -184,3 +184,9 @@ def popular_answers_in_opd(
         .limit(limit)
     )
     return [value for value, _ in session.exec(query)]
+
+
+def count_drafts_of(session: Session, user_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(Draft).where(col(Draft.owner_id) == user_id)
+    ).one()

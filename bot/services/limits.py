@@ -9,40 +9,8 @@ sees, and refusing to save a new answer would lose work). The numbers are settin
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
-
-from bot.services.replies import Button, Outcome, Reply, keyboard
-from models.consultations import LIVE_STATES, Consultation
-from models.tables import Draft
-
+# The answer when a limit is reached belongs to the feature whose limit it is
+# (drafting/starting.py, consultations/requests.py); the counts are queries in models/.
 DEFAULT_MAX_DRAFTS = 20
 DEFAULT_MAX_OPEN_CONSULTATIONS = 3
 DEFAULT_MAX_REVISIONS = 20
-
-
-def drafts_full(session: Session, user_id: int, limit: int) -> Outcome | None:
-    """The answer for a user who may not start another draft, or None if they may."""
-    count = session.exec(
-        select(func.count()).select_from(Draft).where(col(Draft.owner_id) == user_id)
-    ).one()
-    if count < limit:
-        return None
-    buttons = keyboard([Button(data="d:l:0", label="my_drafts")])
-    return Outcome().add(Reply("draft/limit_reached", {"count": count}, buttons))
-
-
-def consultations_full(session: Session, user_id: int, limit: int) -> Outcome | None:
-    """The answer for an ASN who may not ask for another consultation, or None if they may."""
-    count = session.exec(
-        select(func.count())
-        .select_from(Consultation)
-        .where(
-            col(Consultation.asn_id) == user_id,
-            col(Consultation.status).in_(LIVE_STATES),
-        )
-    ).one()
-    if count < limit:
-        return None
-    buttons = keyboard([Button(data="k:l", label="consult_mine")])
-    return Outcome().add(Reply("consult/limit_reached", {"count": count}, buttons))

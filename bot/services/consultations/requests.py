@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services import limits
 from bot.services.consultations.lifecycle import (
     DRAFT_CHOICES,
     EXPIRY_KIND,
@@ -68,8 +67,17 @@ class Requests(Lifecycle):
         context = {"items": items, "total": len(mine)}
         return Outcome().add(Reply("consult/my_list", context, keyboard(*rows), edit=edit))
 
+    def _requests_full(self, session: Session, user_id: int) -> Outcome | None:
+        """The answer for an ASN who may not ask for another consultation
+        (bot/services/limits.py), or None if they may."""
+        count = cq.count_live_requests_of(session, user_id)
+        if count < self.ctx.max_open_consultations:
+            return None
+        buttons = keyboard([Button(MyConsultations(), label="consult_mine")])
+        return Outcome().add(Reply("consult/limit_reached", {"count": count}, buttons))
+
     def start_request(self, session: Session, user_id: int, draft_id: int | None = None) -> Outcome:
-        if full := limits.consultations_full(session, user_id, self.ctx.max_open_consultations):
+        if full := self._requests_full(session, user_id):
             return full
         state = repo.get_state(session, user_id)
         if draft_id is not None:
@@ -224,9 +232,7 @@ class Requests(Lifecycle):
         self, session: Session, state: ConversationState, times: str | None, edit: bool = False
     ) -> Outcome:
         """Store the request at once, then route it to mentors."""
-        if full := limits.consultations_full(
-            session, state.user_id, self.ctx.max_open_consultations
-        ):
+        if full := self._requests_full(session, state.user_id):
             repo.clear_flow(state)  # the authority: a flow begun before the limit was lowered
             return full
         data = state.data

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.services import limits
 from bot.services.drafting.routes import (
     ListDrafts,
     NewDraft,
@@ -37,7 +36,7 @@ class Starting(DraftBase):
 
     def choose_format(self, session: Session, user_id: int) -> Outcome:
         repo.clear_flow(repo.get_state(session, user_id))
-        if full := limits.drafts_full(session, user_id, self.ctx.max_drafts_per_user):
+        if full := self._drafts_full(session, user_id):
             return full
         buttons = [Button(NewDraft(f.key), text=f.title) for f in self.ctx.formats]
         return Outcome().add(
@@ -48,7 +47,7 @@ class Starting(DraftBase):
         fmt = self.ctx.formats.get(format_key)
         if fmt is None:
             return Outcome(notice="stale_button", notice_alert=True)
-        if full := limits.drafts_full(session, user_id, self.ctx.max_drafts_per_user):
+        if full := self._drafts_full(session, user_id):
             return full
         draft = Draft(owner_id=user_id, format_key=fmt.key, resume_section=fmt.sections[0].key)
         session.add(draft)
@@ -101,3 +100,11 @@ class Starting(DraftBase):
             return Outcome().add(self._summary(view, notice_template="draft/all_filled"))
         state = repo.get_state(session, user_id)
         return self._ask(session, state, view, key, DRAFT, Outcome())
+
+    def _drafts_full(self, session: Session, user_id: int) -> Outcome | None:
+        """The answer for a user who may not start another draft (bot/services/limits.py)."""
+        count = repo.count_drafts_of(session, user_id)
+        if count < self.ctx.max_drafts_per_user:
+            return None
+        buttons = keyboard([Button(ListDrafts(0), label="my_drafts")])
+        return Outcome().add(Reply("draft/limit_reached", {"count": count}, buttons))

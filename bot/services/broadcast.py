@@ -21,6 +21,7 @@ from bot.services.registration import search_opds
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
 from bot.services.statistics import forbidden, forbidden_notice
 from bot.services.textutil import with_year
+from models import outbox
 from models import repository as repo
 from models.competitions import Competition, Follow
 from models.readiness import Broadcast, BroadcastDelivery
@@ -31,7 +32,6 @@ COMPOSE = "broadcast_text"
 CHOOSE_OPD = "broadcast_opd"
 TEXT_MIN, TEXT_MAX = 5, 3500  # leaves room for the heading within Telegram's 4,096
 COMPETITIONS_SHOWN = 20
-DONE_STATUSES = ("delivered", "blocked", "failed")
 
 
 @dataclass(frozen=True)
@@ -362,28 +362,23 @@ class BroadcastService:
     def claim(self, broadcast_id: int, user_id: int, now: datetime) -> bool:
         """Mark one delivery as being sent; False if it was taken already (never sent twice)."""
         with self.ctx.db.session() as session:
-            result = session.execute(
-                update(BroadcastDelivery)
-                .where(
-                    col(BroadcastDelivery.broadcast_id) == broadcast_id,
-                    col(BroadcastDelivery.user_id) == user_id,
-                    col(BroadcastDelivery.status) == "pending",
-                )
-                .values(status="sending", updated_at=now)
+            return outbox.claim(
+                session,
+                BroadcastDelivery,
+                {"broadcast_id": broadcast_id, "user_id": user_id},
+                ("pending",),
+                {"status": "sending", **outbox.stamp(now)},
             )
-            return result.rowcount == 1  # type: ignore[attr-defined]
 
     def record(self, broadcast_id: int, user_id: int, status: str, now: datetime) -> None:
-        if status not in DONE_STATUSES:
-            raise ValueError(status)
         with self.ctx.db.session() as session:
-            session.execute(
-                update(BroadcastDelivery)
-                .where(
-                    col(BroadcastDelivery.broadcast_id) == broadcast_id,
-                    col(BroadcastDelivery.user_id) == user_id,
-                )
-                .values(status=status, updated_at=now)
+            outbox.record(
+                session,
+                BroadcastDelivery,
+                {"broadcast_id": broadcast_id, "user_id": user_id},
+                status,
+                user_id,
+                outbox.stamp(now),
             )
 
     def report(self, session: Session, broadcast_id: int) -> Report:

@@ -1,8 +1,8 @@
 """Tables of the readiness check and the coordinator's tools.
 
 - `draft_indicators`: the IID evidence an ASN ticked for a draft, with the level it reaches.
-- `broadcasts` / `broadcast_deliveries`: an admin's broadcast and each recipient's delivery,
-  claimed before sending so a restart never sends a message twice.
+- `broadcasts` / `broadcast_deliveries` live in models/broadcasts.py (re-exported here for the
+  code that still imports them from this module).
 - `export_requests`: in models/exports.py (re-exported here).
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.broadcasts import Broadcast, BroadcastDelivery
 from models.types import UTCDateTime, utcnow
 
 __all__ = ["Broadcast", "BroadcastDelivery", "DraftIndicator", "ExportRequest"]
@@ -50,44 +51,6 @@ class DraftIndicator(SQLModel, table=True):
     )
     indicator_key: str = Field(max_length=40)
     level: int
-    updated_at: datetime = _created_at()
-
-
-class Broadcast(SQLModel, table=True):
-    """An admin's message to many users.
-
-    status: draft (being composed), sending (confirmed; deliveries pending), done (report sent),
-    cancelled. audience: all, opd, competition; `audience_id` is the OPD or competition.
-    """
-
-    __tablename__ = "broadcasts"
-
-    id: int | None = Field(default=None, primary_key=True)
-    admin_id: int = _user_fk()
-    text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    audience: str | None = Field(default=None, max_length=20)
-    audience_id: int | None = Field(default=None)
-    audience_label: str | None = Field(default=None, max_length=250)
-    status: str = Field(default="draft", max_length=16)
-    created_at: datetime = _created_at()
-    confirmed_at: datetime | None = _optional_time()
-    finished_at: datetime | None = _optional_time()
-
-
-class BroadcastDelivery(SQLModel, table=True):
-    """One recipient of a broadcast: pending, sending (claimed), delivered, blocked, failed."""
-
-    __tablename__ = "broadcast_deliveries"
-    __table_args__ = (UniqueConstraint("broadcast_id", "user_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    broadcast_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    user_id: int = _user_fk()
-    status: str = Field(default="pending", max_length=16)
     updated_at: datetime = _created_at()
 
 

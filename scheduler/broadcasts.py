@@ -1,58 +1,56 @@
-"""The broadcast source: sends each confirmed broadcast to its recipients, then the report.
-
-Paced like the reminders: the pace is taken *before* a delivery is claimed, so a process killed
-mid-way leaves at most the message in flight unconfirmed; the next start sends the rest.
-"""
+"""The broadcast source: sends each confirmed broadcast through the outbox, then the report."""
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.services.broadcast import KIND, BroadcastService
-from scheduler.core import Sender, Turn, paced_fan_out, unpaced
+from bot.services.replies import AnyReply
+from scheduler.core import DeliveryStatus, Turn, unpaced
+from scheduler.outbox import CONCURRENCY, Batch, OutboxSource
 
-CONCURRENCY = 8
+
+@dataclass(frozen=True)
+class BroadcastItem:
+    broadcast_id: int
+    user_id: int
+    message: AnyReply
 
 
-class BroadcastSource:
+class BroadcastSource(OutboxSource[BroadcastItem]):
     kind = KIND
 
     def __init__(
-        self,
-        service: BroadcastService,
-        turn: Turn = unpaced,
-        concurrency: int = CONCURRENCY,
+        self, service: BroadcastService, turn: Turn = unpaced, concurrency: int = CONCURRENCY
     ) -> None:
+        super().__init__(turn, concurrency)
         self.service = service
-        self.turn = turn
-        self.concurrency = concurrency
 
     def wake_times(self, now: datetime) -> list[datetime]:
         return self.service.wake_times(now)
 
-    async def run_due(self, now: datetime, send: Sender) -> None:
-        for broadcast_id in await asyncio.to_thread(self.service.sending_ids):
-            await self._send_one(broadcast_id, send)
+    def batches(self, now: datetime) -> list[Batch[BroadcastItem]]:
+        return [b for i in self.service.sending_ids() if (b := self._batch(i)) is not None]
 
-    async def _send_one(self, broadcast_id: int, send: Sender) -> None:
+    def _batch(self, broadcast_id: int) -> Batch[BroadcastItem] | None:
         service = self.service
-        message = await asyncio.to_thread(service.message_of, broadcast_id)
+        message = service.message_of(broadcast_id)
         if message is None:
-            return
-        recipients = await asyncio.to_thread(service.pending_recipients, broadcast_id)
+            return None
+        items = [
+            BroadcastItem(broadcast_id, user_id, message)
+            for user_id in service.pending_recipients(broadcast_id)
+        ]
+        return Batch(items, lambda: service.finish(broadcast_id, service.ctx.now()))
 
-        async def deliver(user_id: int) -> None:
-            now = service.ctx.now()
-            if not await asyncio.to_thread(service.claim, broadcast_id, user_id, now):
-                return
-            status = await send(user_id, message)
-            await asyncio.to_thread(service.record, broadcast_id, user_id, status, now)
+    def chat_of(self, item: BroadcastItem) -> int:
+        return item.user_id
 
-        await paced_fan_out(
-            recipients, deliver, self.turn, lambda user_id: user_id, self.concurrency
-        )
-        finished = await asyncio.to_thread(service.finish, broadcast_id, service.ctx.now())
-        if finished is not None:
-            admin_id, report = finished
-            await send(admin_id, report)
+    def claim(self, item: BroadcastItem, now: datetime) -> AnyReply | None:
+        # The time of the claim itself (a long broadcast outlasts the run's `now`).
+        claimed = self.service.claim(item.broadcast_id, item.user_id, self.service.ctx.now())
+        return item.message if claimed else None
+
+    def record(self, item: BroadcastItem, status: DeliveryStatus, now: datetime) -> None:
+        self.service.record(item.broadcast_id, item.user_id, status, self.service.ctx.now())

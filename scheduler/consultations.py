@@ -13,7 +13,6 @@ sends anything twice; a claim left "sending" by a crash counts as sent.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from bot.services.consultations import (
 from bot.services.consultations.mentors import display_name
 from bot.services.replies import Button, Reply, keyboard
 from models import consultations as cq
+from models import outbox
 from models.consultations import (
     CONFIRMED,
     OFFERED,
@@ -40,7 +40,8 @@ from models.consultations import (
     ConsultationSession,
     SessionReminder,
 )
-from scheduler.core import DeliveryStatus, Scheduler, Sender
+from scheduler.core import DeliveryStatus, Scheduler
+from scheduler.outbox import Batch, OutboxSource
 
 if TYPE_CHECKING:
     from bot.services.context import ServiceContext
@@ -64,16 +65,25 @@ def register_consultation_sources(
     scheduler.register(SessionReminderSource(service, offsets))
 
 
-def _status(outcome: DeliveryStatus) -> str:
-    return "sent" if outcome == "delivered" else outcome
+# These tables call a delivered message "sent".
+SENT = {"delivered": "sent"}
+# Consultation notices go one at a time, as before the outbox (they are few).
+SEQUENTIAL = 1
 
 
-class ExpirySource:
+@dataclass(frozen=True)
+class PendingNotice:
+    notice_id: int
+    user_id: int
+
+
+class ExpirySource(OutboxSource[PendingNotice]):
     kind = EXPIRY_KIND
 
     def __init__(
         self, service: ConsultationService, expiry: timedelta, reannouncements: int = 1
     ) -> None:
+        super().__init__(concurrency=SEQUENTIAL)
         self.service = service
         self.ctx = service.ctx
         self.expiry = expiry
@@ -88,15 +98,13 @@ class ExpirySource:
             times.add(now)
         return sorted(times)
 
-    async def run_due(self, now: datetime, send: Sender) -> None:
-        await asyncio.to_thread(self.decide, now)
-        for notice_id in await asyncio.to_thread(self.unsent, now):
-            claimed = await asyncio.to_thread(self.claim, notice_id, now)
-            if claimed is None:
-                continue
-            user_id, reply = claimed
-            outcome = await send(user_id, reply)
-            await asyncio.to_thread(self.record, notice_id, outcome, now)
+    def batches(self, now: datetime) -> list[Batch[PendingNotice]]:
+        """Decide what is overdue first: the decision writes the notices it causes."""
+        self.decide(now)
+        return [Batch(self.unsent(now))]
+
+    def chat_of(self, item: PendingNotice) -> int:
+        return item.user_id
 
     def decide(self, now: datetime) -> None:
         """Re-announce or expire each overdue request, each in its own transaction."""
@@ -140,21 +148,32 @@ class ExpirySource:
             )
 
     def _unsent_query(self):  # type: ignore[no-untyped-def]
-        return select(ConsultationNotice.id).where(
+        return select(ConsultationNotice.id, ConsultationNotice.user_id).where(
             col(ConsultationNotice.status).in_(RETRYABLE),
             ConsultationNotice.attempts < MAX_ATTEMPTS,
         )
 
-    def unsent(self, now: datetime) -> list[int]:
+    def unsent(self, now: datetime) -> list[PendingNotice]:
         with self.ctx.db.session() as session:
             query = self._unsent_query().order_by(col(ConsultationNotice.id))
-            return [i for i in session.exec(query).all() if i is not None]
+            return [PendingNotice(i, u) for i, u in session.exec(query).all() if i is not None]
 
-    def claim(self, notice_id: int, now: datetime) -> tuple[int, Reply] | None:
+    def claim(self, item: PendingNotice, now: datetime) -> Reply | None:
         """Take a notice for sending (committed first) and render it; None if it was taken
         by another run or became moot (the request was accepted meanwhile)."""
+        notice_id = item.notice_id
         with self.ctx.db.session() as session:
-            if not cq.claim_row(session, ConsultationNotice, notice_id, RETRYABLE, "sending", now):
+            if not outbox.claim(
+                session,
+                ConsultationNotice,
+                {"id": notice_id},
+                RETRYABLE,
+                {
+                    "status": "sending",
+                    "attempts": ConsultationNotice.attempts + 1,
+                    "updated_at": now,
+                },
+            ):
                 return None
         with self.ctx.db.session() as session:
             notice = session.get(ConsultationNotice, notice_id)
@@ -164,8 +183,7 @@ class ExpirySource:
                 notice.status = "skipped"
                 session.add(notice)
                 return None
-            assert notice is not None and reply is not None
-            return notice.user_id, reply
+            return reply
 
     def _render(
         self, session: Session, notice: ConsultationNotice, c: Consultation
@@ -186,15 +204,19 @@ class ExpirySource:
         mine = keyboard([Button(data="k:l", label="consult_mine")])
         return Reply(f"consult/{notice.kind}", context, mine)
 
-    def record(self, notice_id: int, outcome: DeliveryStatus, now: datetime) -> None:
+    def record(self, item: PendingNotice, outcome: DeliveryStatus, now: datetime) -> None:
         with self.ctx.db.session() as session:
-            notice = session.get(ConsultationNotice, notice_id)
-            if notice is None:
-                return
-            notice.status, notice.updated_at = _status(outcome), now
-            session.add(notice)
+            outbox.record(
+                session,
+                ConsultationNotice,
+                {"id": item.notice_id},
+                outcome,
+                item.user_id,
+                outbox.stamp(now),
+                status_of=SENT,
+            )
             if outcome == "blocked":
-                mentor = session.get(cq.Mentor, notice.user_id)
+                mentor = session.get(cq.Mentor, item.user_id)
                 if mentor is not None:
                     mentor.reachable = False
                     session.add(mentor)
@@ -207,10 +229,11 @@ class DueReminder:
     offset_minutes: int
 
 
-class SessionReminderSource:
+class SessionReminderSource(OutboxSource[DueReminder]):
     kind = REMINDER_KIND
 
     def __init__(self, service: ConsultationService, offsets: tuple[timedelta, ...]) -> None:
+        super().__init__(concurrency=SEQUENTIAL)
         self.service = service
         self.ctx = service.ctx
         self.offsets = tuple(sorted(offsets, reverse=True))
@@ -251,13 +274,11 @@ class SessionReminderSource:
                 times.add(max(planned.starts_at - offset, now))
         return sorted(times)
 
-    async def run_due(self, now: datetime, send: Sender) -> None:
-        for item in await asyncio.to_thread(self.collect_due, now):
-            reply = await asyncio.to_thread(self.claim, item, now)
-            if reply is None:
-                continue
-            outcome = await send(item.user_id, reply)
-            await asyncio.to_thread(self.record, item, outcome, now)
+    def batches(self, now: datetime) -> list[Batch[DueReminder]]:
+        return [Batch(self.collect_due(now))]
+
+    def chat_of(self, item: DueReminder) -> int:
+        return item.user_id
 
     def collect_due(self, now: datetime) -> list[DueReminder]:
         """Reminders due now; of several due at once (the bot was down) only the one nearest
@@ -321,8 +342,12 @@ class SessionReminderSource:
                             updated_at=now,
                         )
                     )
-                elif not cq.claim_row(
-                    session, SessionReminder, row.id or 0, ("failed",), "sending", now
+                elif not outbox.claim(
+                    session,
+                    SessionReminder,
+                    {"id": row.id},
+                    ("failed",),
+                    {"status": "sending", "attempts": row.attempts + 1, "updated_at": now},
                 ):
                     return None
         except IntegrityError:
@@ -347,16 +372,19 @@ class SessionReminderSource:
 
     def record(self, item: DueReminder, outcome: DeliveryStatus, now: datetime) -> None:
         with self.ctx.db.session() as session:
-            row = session.exec(
-                select(SessionReminder).where(
-                    SessionReminder.session_id == item.session_id,
-                    SessionReminder.user_id == item.user_id,
-                    SessionReminder.offset_minutes == item.offset_minutes,
-                )
-            ).first()
-            if row is not None:
-                row.status, row.updated_at = _status(outcome), now
-                session.add(row)
+            outbox.record(
+                session,
+                SessionReminder,
+                {
+                    "session_id": item.session_id,
+                    "user_id": item.user_id,
+                    "offset_minutes": item.offset_minutes,
+                },
+                outcome,
+                item.user_id,
+                outbox.stamp(now),
+                status_of=SENT,
+            )
 
 
 def _minutes(offset: timedelta) -> int:

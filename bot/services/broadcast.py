@@ -21,9 +21,11 @@ from bot.services.registration import search_opds
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
 from bot.services.statistics import forbidden, forbidden_notice
 from bot.services.textutil import with_year
+from models import broadcasts as bq
+from models import outbox
 from models import repository as repo
+from models.broadcasts import Broadcast, BroadcastDelivery
 from models.competitions import Competition, Follow
-from models.readiness import Broadcast, BroadcastDelivery
 from models.tables import ConversationState, Opd, User
 
 KIND = "broadcasts"  # the scheduler source that sends confirmed broadcasts
@@ -31,7 +33,6 @@ COMPOSE = "broadcast_text"
 CHOOSE_OPD = "broadcast_opd"
 TEXT_MIN, TEXT_MAX = 5, 3500  # leaves room for the heading within Telegram's 4,096
 COMPETITIONS_SHOWN = 20
-DONE_STATUSES = ("delivered", "blocked", "failed")
 
 
 @dataclass(frozen=True)
@@ -340,16 +341,11 @@ class BroadcastService:
 
     def sending_ids(self) -> list[int]:
         with self.ctx.db.session() as session:
-            query = select(Broadcast.id).where(Broadcast.status == "sending")
-            return [i for i in session.exec(query.order_by(col(Broadcast.id))) if i is not None]
+            return bq.sending_ids(session)
 
     def pending_recipients(self, broadcast_id: int) -> list[int]:
         with self.ctx.db.session() as session:
-            query = select(BroadcastDelivery.user_id).where(
-                BroadcastDelivery.broadcast_id == broadcast_id,
-                BroadcastDelivery.status == "pending",
-            )
-            return list(session.exec(query.order_by(col(BroadcastDelivery.id))))
+            return bq.pending_recipients(session, broadcast_id)
 
     def message_of(self, broadcast_id: int) -> Reply | None:
         with self.ctx.db.session() as session:
@@ -362,38 +358,27 @@ class BroadcastService:
     def claim(self, broadcast_id: int, user_id: int, now: datetime) -> bool:
         """Mark one delivery as being sent; False if it was taken already (never sent twice)."""
         with self.ctx.db.session() as session:
-            result = session.execute(
-                update(BroadcastDelivery)
-                .where(
-                    col(BroadcastDelivery.broadcast_id) == broadcast_id,
-                    col(BroadcastDelivery.user_id) == user_id,
-                    col(BroadcastDelivery.status) == "pending",
-                )
-                .values(status="sending", updated_at=now)
+            return outbox.claim(
+                session,
+                BroadcastDelivery,
+                {"broadcast_id": broadcast_id, "user_id": user_id},
+                ("pending",),
+                {"status": "sending", **outbox.stamp(now)},
             )
-            return result.rowcount == 1  # type: ignore[attr-defined]
 
     def record(self, broadcast_id: int, user_id: int, status: str, now: datetime) -> None:
-        if status not in DONE_STATUSES:
-            raise ValueError(status)
         with self.ctx.db.session() as session:
-            session.execute(
-                update(BroadcastDelivery)
-                .where(
-                    col(BroadcastDelivery.broadcast_id) == broadcast_id,
-                    col(BroadcastDelivery.user_id) == user_id,
-                )
-                .values(status=status, updated_at=now)
+            outbox.record(
+                session,
+                BroadcastDelivery,
+                {"broadcast_id": broadcast_id, "user_id": user_id},
+                status,
+                user_id,
+                outbox.stamp(now),
             )
 
     def report(self, session: Session, broadcast_id: int) -> Report:
-        counts = dict(
-            session.exec(
-                select(BroadcastDelivery.status, func.count())
-                .where(BroadcastDelivery.broadcast_id == broadcast_id)
-                .group_by(col(BroadcastDelivery.status))
-            ).all()
-        )
+        counts = bq.status_counts(session, broadcast_id)
         return Report(
             total=sum(counts.values()),
             # A delivery claimed by a process that died before Telegram answered was most
@@ -407,13 +392,7 @@ class BroadcastService:
         """Once nothing is pending: mark the broadcast done and return its report for the
         admin (exactly once, by the conditional update); None while sends are still pending."""
         with self.ctx.db.session() as session:
-            pending = session.exec(
-                select(func.count()).where(
-                    BroadcastDelivery.broadcast_id == broadcast_id,
-                    BroadcastDelivery.status == "pending",
-                )
-            ).one()
-            if pending:
+            if bq.pending_count(session, broadcast_id):
                 return None
             done = session.execute(
                 update(Broadcast)

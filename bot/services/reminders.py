@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -25,6 +24,7 @@ from bot.services.language import draft_name
 from bot.services.readiness import readiness_of_draft
 from bot.services.replies import Button, Reply, keyboard
 from bot.services.textutil import shorten
+from models import outbox
 from models import repository as repo
 from models.competitions import (
     Competition,
@@ -110,22 +110,16 @@ class ReminderService:
 
     def record(self, item: DueReminder, outcome: str, now: datetime) -> None:
         """Store what sending did: "delivered" → sent, "blocked", or "failed" (retried)."""
-        status = "sent" if outcome == "delivered" else outcome
         with self.ctx.db.session() as session:
-            session.exec(
-                update(ReminderDelivery)
-                .where(
-                    col(ReminderDelivery.user_id) == item.user_id,
-                    col(ReminderDelivery.stage_id) == item.stage_id,
-                    col(ReminderDelivery.offset_days) == item.offset_days,
-                )
-                .values(status=status, updated_at=now)
+            outbox.record(
+                session,
+                ReminderDelivery,
+                _key(item),
+                outcome,
+                item.user_id,
+                outbox.stamp(now),
+                status_of={"delivered": "sent"},
             )
-            if status == "blocked":
-                user = session.get(User, item.user_id)
-                if user is not None:
-                    user.reachable = False
-                    session.add(user)
 
     def render(self, session: Session, item: DueReminder, now: datetime) -> Reply | None:
         stage = session.get(Stage, item.stage_id)
@@ -224,16 +218,13 @@ class ReminderService:
             session.flush()
             return True
         # Only a failed attempt may be retried, and only by the one run that flips it.
-        result = session.exec(
-            update(ReminderDelivery)
-            .where(
-                col(ReminderDelivery.id) == existing.id,
-                col(ReminderDelivery.status) == "failed",
-                col(ReminderDelivery.attempts) == existing.attempts,
-            )
-            .values(status="sending", attempts=existing.attempts + 1, updated_at=now)
+        return outbox.claim(
+            session,
+            ReminderDelivery,
+            {"id": existing.id, "attempts": existing.attempts},
+            ("failed",),
+            {"status": "sending", "attempts": existing.attempts + 1, **outbox.stamp(now)},
         )
-        return result.rowcount == 1
 
 
 def recipients(session: Session, competition_id: int) -> list[int]:
@@ -271,11 +262,9 @@ def unsubmitted_drafts(session: Session, user_id: int, competition_id: int) -> l
     return list(session.exec(query))
 
 
+def _key(item: DueReminder) -> dict[str, int]:
+    return {"user_id": item.user_id, "stage_id": item.stage_id, "offset_days": item.offset_days}
+
+
 def _delivery(session: Session, item: DueReminder) -> ReminderDelivery | None:
-    return session.exec(
-        select(ReminderDelivery).where(
-            ReminderDelivery.user_id == item.user_id,
-            ReminderDelivery.stage_id == item.stage_id,
-            ReminderDelivery.offset_days == item.offset_days,
-        )
-    ).first()
+    return session.exec(select(ReminderDelivery).filter_by(**_key(item))).first()

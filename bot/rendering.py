@@ -62,6 +62,8 @@ class Renderer:
         self.env.filters["mark_after"] = mark_after
         self.env.filters["before"] = word_before
         self.env.filters["year_note"] = year_note
+        # /bantuan lists the commands with their help lines (labels.yaml `commands:`).
+        self.env.globals["command_texts"] = self.labels["commands"]
 
     @cached_property
     def labels(self) -> dict[str, Any]:
@@ -128,8 +130,9 @@ class Renderer:
     def notice(self, key: str) -> str:
         return self.labels["notices"][key]
 
-    def commands(self, role: str) -> dict[str, str]:
-        return dict(self.labels["commands"][role])
+    def command_texts(self) -> dict[str, dict[str, str]]:
+        """Command name -> its `menu` and `help` lines, in the order menus and /bantuan show."""
+        return dict(self.labels["commands"])
 
     def _date_id(self, value: date | datetime) -> str:
         if isinstance(value, datetime):

@@ -14,9 +14,14 @@ log = logging.getLogger(__name__)
 
 
 def commands_for(runtime: Runtime, roles: list[str]) -> list[BotCommand]:
-    renderer = runtime.renderer
+    """The menu for someone holding `roles`: each role's commands (as the features declare
+    them) in the order of templates/labels.yaml, everyone's first."""
+    texts = runtime.renderer.command_texts()
     return [
-        BotCommand(name, text) for role in roles for name, text in renderer.commands(role).items()
+        BotCommand(name, text["menu"])
+        for role in roles
+        for name, text in texts.items()
+        if runtime.dialog.menu_role(name) == role
     ]
 
 

@@ -19,6 +19,7 @@ from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
+from bot.services.roles import Role
 from bot.services.statistics import forbidden, forbidden_notice
 from bot.services.textutil import with_year
 from models import broadcasts as bq
@@ -89,6 +90,7 @@ class BroadcastService:
             name="broadcast",
             service=self,
             commands={"siaran": lambda s, st, a: self.start(s, st)},
+            roles={"siaran": Role.ADMIN},
             callbacks={"b": self._callback},
             text_flows={COMPOSE: self.on_text, CHOOSE_OPD: self.on_opd_text},
             cancel_flows={COMPOSE: self.cancel_flow, CHOOSE_OPD: self.cancel_flow},

@@ -57,6 +57,7 @@ class Dialog:
         self.route_roles: dict[type[Route], Role] = {}
         self.command_roles: dict[str, Role] = {"bantuan": Role.ANYONE, "batal": Role.ANYONE}
         self.flow_roles: dict[str, Role] = {}
+        self.unlisted_commands: set[str] = set()
         self.role_checks: dict = {Role.ADMIN: lambda session, user_id: ctx.is_admin(user_id)}
         self.role_members: dict = {Role.ADMIN: lambda session: list(ctx.admin_ids)}
         for feature in features:
@@ -83,6 +84,7 @@ class Dialog:
             self.route_roles[route] = feature.roles.get(route, feature.role)
         for name in feature.commands:
             self.command_roles[name] = feature.roles.get(name, feature.role)
+        self.unlisted_commands |= feature.unlisted_commands
         for flow in (*feature.text_flows, *feature.media_flows):
             self.flow_roles[flow] = feature.roles.get(flow, feature.role)
         for role, check in feature.role_checks.items():
@@ -135,8 +137,24 @@ class Dialog:
         """The roles whose commands the user's menu shows: everyone's ("asn"), then "mentor"
         and "admin" for those who hold them."""
         with self.ctx.db.session() as session:
-            held = [r for r in (Role.MENTOR, Role.ADMIN) if self.holds(session, user_id, r)]
+            return self._menu_roles(session, user_id)
+
+    def _menu_roles(self, session: Session, user_id: int) -> list[str]:
+        held = [r for r in (Role.MENTOR, Role.ADMIN) if self.holds(session, user_id, r)]
         return [Role.ASN.value, *(r.value for r in held)]
+
+    def menu_role(self, command: str) -> str | None:
+        """The menu (and /bantuan section) a command is listed in: "asn" for everyone's,
+        "mentor", "admin"; None for a command that is unlisted or not declared."""
+        role = self.command_roles.get(command)
+        if role is None or command in self.unlisted_commands:
+            return None
+        return Role.ASN.value if role in (Role.ANYONE, Role.ASN) else role.value
+
+    def listed_commands(self) -> dict[str, str]:
+        """Every listed command -> its menu role (what templates/labels.yaml must give texts)."""
+        listed = {name: self.menu_role(name) for name in self.command_roles}
+        return {name: role for name, role in listed.items() if role is not None}
 
     def people_with_roles(self) -> list[int]:
         """Everyone whose menu is more than everyone's: admins and active mentors."""
@@ -333,7 +351,11 @@ class Dialog:
         return repo.registered(session.get(User, user_id))
 
     def _help(self, session: Session, state: ConversationState, args: str = "") -> Outcome:
-        context = {"is_admin": self.ctx.is_admin(state.user_id), "flow": state.flow}
+        context = {
+            "roles": self._menu_roles(session, state.user_id),
+            "command_roles": self.listed_commands(),
+            "flow": state.flow,
+        }
         return Outcome().add(Reply("common/help", context))
 
     def _cancel(self, session: Session, state: ConversationState, args: str = "") -> Outcome:

@@ -60,7 +60,11 @@ class Feature:
     name: str
     # The feature's domain service, for the composition root's wiring (never the Dialog).
     service: Any = None
+    # Command name -> handler. Its role comes from `role`/`roles`; its menu and help texts from
+    # templates/labels.yaml `commands:` (the menu and /bantuan are built from these two).
     commands: dict[str, CommandHandler] = field(default_factory=dict)
+    # Commands that work but are in no menu and no help (an alias: /antrian for /antrean).
+    unlisted_commands: frozenset[str] = frozenset()
     # The buttons the feature answers: route class -> handler (see bot/services/routes.py).
     routes: dict[type[Route], RouteHandler] = field(default_factory=dict)
     callbacks: dict[str, CallbackHandler] = field(default_factory=dict)

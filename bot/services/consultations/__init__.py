@@ -129,6 +129,7 @@ class ConsultationService(
                 # The common misspelling, kept working for those who learnt it first.
                 "antrian": lambda s, st, a: self.queue(s, st.user_id),
             },
+            unlisted_commands=frozenset({"antrian"}),  # the other spelling of /antrean
             routes={
                 StartRequest: lambda s, u, r: self.start_request(s, u),
                 RequestAboutDraft: lambda s, u, r: self.start_request(s, u, r.draft_id),

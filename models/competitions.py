@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from models.tables import Draft
 from models.types import UTCDateTime, utcnow
 
 
@@ -210,7 +211,6 @@ def link_of(session: Session, draft_id: int, competition_id: int) -> DraftLink |
 
 def relevant_competitions(session: Session, user_id: int) -> list[int]:
     """The competitions a user follows or has a draft in."""
-    from models.tables import Draft  # models.tables imports this module at its end
 
     linked = session.exec(
         select(DraftLink.competition_id)

@@ -179,16 +179,3 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
-
-
-# Feature tables register on the same metadata (migrations and tests see every table).
-from models.competitions import (  # noqa: E402, F401
-    Competition,
-    DraftLink,
-    Follow,
-    ReminderDelivery,
-    ReminderMute,
-    Stage,
-)
-from models.consultations import *  # noqa: E402, F403
-from models.readiness import *  # noqa: E402, F403

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
-import models.tables  # noqa: F401 - registers every table on the metadata
+import models.schema  # noqa: F401 - registers every table on the metadata
 from models.db import Database
 from models.tables import Opd, User
 from tests.conftest import PG_ADMIN_URL

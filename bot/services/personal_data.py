@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session, SQLModel
 
+import models.schema  # noqa: F401  (every table: a user's data is looked for in all of them)
 from bot.services.context import ServiceContext
 from bot.services.data_export import readable_export
 from bot.services.feature import Feature

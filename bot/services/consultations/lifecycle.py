@@ -16,6 +16,7 @@ from bot.services.consultations.routes import (
     ViewConsultation,
 )
 from bot.services.context import ServiceContext
+from bot.services.formats import ProposalFormat
 from bot.services.replies import (
     Button,
     Outcome,
@@ -186,11 +187,14 @@ class Lifecycle:
         return Outcome().add(Reply("consult/flow_left", {"flow": flow}))
 
 
-def _draft_title(draft: Draft | None, answers: dict[str, str]) -> str | None:
-    """The draft's own name, if it has one (an untitled draft is named by the templates)."""
+def _draft_title(
+    draft: Draft | None, answers: dict[str, str], fmt: ProposalFormat | None
+) -> str | None:
+    """The draft's own name, if it has one: its title, or the answer of its format's title
+    section (an untitled draft is named by the templates)."""
     if draft is None:
         return None
-    return draft.title or answers.get("nama") or None
+    return draft.title or (fmt.answer_for("title", answers) if fmt else None) or None
 
 
 def _reads_draft(role: str | None, c: Consultation) -> bool:

@@ -34,6 +34,7 @@ from bot.services.consultations.routes import (
     StartRequest,
     TopicPage,
 )
+from bot.services.formats import ProposalFormat
 from bot.services.replies import (
     Button,
     Outcome,
@@ -54,6 +55,9 @@ from models.tables import ConversationState, Draft
 
 
 class Requests(Lifecycle):
+    def _format_of(self, draft: Draft) -> ProposalFormat | None:
+        return self.ctx.formats.get(draft.format_key)
+
     def my_consultations(self, session: Session, user_id: int, edit: bool = False) -> Outcome:
         """/konsultasi: the ASN's own requests, or straight to a new one if there are none."""
         repo.clear_flow(repo.get_state(session, user_id))
@@ -91,7 +95,7 @@ class Requests(Lifecycle):
             return Outcome().add(self._topic_reply(session, None, 0, intro=True))
         repo.set_flow(state, REQUEST, step="draft")
         answers = repo.answers_of_many(session, [d.id for d in drafts if d.id is not None])
-        buttons = [_draft_button(d, answers.get(d.id or 0, {})) for d in drafts]
+        buttons = [_draft_button(d, answers.get(d.id or 0, {}), self._format_of(d)) for d in drafts]
         buttons.append(Button(data=ChooseRequestDraft(0), label="consult_no_draft"))
         return Outcome().add(Reply("consult/ask_draft", {}, one_per_row(buttons)))
 
@@ -114,7 +118,11 @@ class Requests(Lifecycle):
         if draft_id and draft is None:
             return _draft_not_found()
         repo.set_flow(state, REQUEST, step="topic", data={"draft": draft_id or None})
-        title = _draft_title(draft, repo.answers_of(session, draft_id)) if draft else None
+        title = (
+            _draft_title(draft, repo.answers_of(session, draft_id), self._format_of(draft))
+            if draft
+            else None
+        )
         return (
             Outcome()
             .add(Reply("consult/draft_chosen", {"title": title, "draft_id": draft_id}, edit=True))
@@ -298,9 +306,9 @@ class Requests(Lifecycle):
         return [self.offer_reply(session, c, m.user_id) for m in chosen]
 
 
-def _draft_button(draft: Draft, answers: dict[str, str]) -> Button:
+def _draft_button(draft: Draft, answers: dict[str, str], fmt: ProposalFormat | None) -> Button:
     """A draft to consult about: its name as typed, or "Draf #id" from the labels."""
-    title = _draft_title(draft, answers)
+    title = _draft_title(draft, answers, fmt)
     if title:
         return Button(ChooseRequestDraft(draft.id or 0), text=shorten(title, 50))
     return Button(

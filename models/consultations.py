@@ -373,25 +373,6 @@ def use_invite(session: Session, invite_id: int, user_id: int, now: datetime) ->
     return result.rowcount == 1
 
 
-def claim_row(
-    session: Session,
-    model: type[SQLModel],
-    row_id: int,
-    from_statuses: Iterable[str],
-    to_status: str,
-    now: datetime,
-) -> bool:
-    """Move a delivery row from one of `from_statuses` to `to_status`; False if another
-    process got there first."""
-    table: Any = model
-    result = session.execute(
-        update(table)
-        .where(col(table.id) == row_id, col(table.status).in_(list(from_statuses)))
-        .values(status=to_status, attempts=table.attempts + 1, updated_at=now)
-    )
-    return result.rowcount == 1
-
-
 def open_counts(session: Session, mentor_ids: list[int]) -> dict[int, int]:
     """Assigned or scheduled consultations per mentor."""
     counts = dict.fromkeys(mentor_ids, 0)

@@ -27,6 +27,7 @@ from bot.services.consultations import (
     ConsultationService,
 )
 from bot.services.consultations.mentors import display_name
+from bot.services.consultations.routes import MyConsultations, OpenChat, ViewConsultation
 from bot.services.replies import Button, Reply, keyboard
 from models import consultations as cq
 from models import outbox
@@ -199,9 +200,9 @@ class ExpirySource(OutboxSource[PendingNotice]):
         context = self.service.context_of(session, c)
         context["offered"] = sum(1 for o in cq.offers_of(session, c.id or 0) if o.status == OFFERED)
         if notice.kind.startswith("admin_"):
-            view = keyboard([Button(data=f"k:v:{c.id}", label="consult_open")])
+            view = keyboard([Button(ViewConsultation(c.id), label="consult_open")])
             return Reply(f"consult/{notice.kind}", context, view)
-        mine = keyboard([Button(data="k:l", label="consult_mine")])
+        mine = keyboard([Button(MyConsultations(), label="consult_mine")])
         return Reply(f"consult/{notice.kind}", context, mine)
 
     def record(self, item: PendingNotice, outcome: DeliveryStatus, now: datetime) -> None:
@@ -367,7 +368,7 @@ class SessionReminderSource(OutboxSource[DueReminder]):
             "minutes": item.offset_minutes,
             "other": display_name(session, other),
         }
-        buttons = keyboard([Button(data=f"k:c:{c.id}", label="consult_write")])
+        buttons = keyboard([Button(OpenChat(c.id), label="consult_write")])
         return Reply("consult/session_reminder", context, buttons)
 
     def record(self, item: DueReminder, outcome: DeliveryStatus, now: datetime) -> None:

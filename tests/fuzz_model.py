@@ -31,10 +31,29 @@ from bot.rendering import Rendered, Renderer
 from bot.services import questions
 from bot.services.answers import InvalidAnswer, clean_month, clean_text, match_choice
 from bot.services.completeness import assess
+from bot.services.consultations.routes import AcceptConsultation
 from bot.services.dialog import Dialog
+from bot.services.drafting import routes as drafting_routes
+from bot.services.drafting.routes import (
+    AskMentorAboutQuestion,
+    AskRename,
+    ChooseOption,
+    ChooseSectionToEdit,
+    ConfirmDelete,
+    ContinueDraft,
+    DeleteDraft,
+    EditSection,
+    ListDrafts,
+    NewDraft,
+    OpenDraft,
+    PreviewDraft,
+    SaveQuestionAsAnswer,
+    ShowGuidance,
+)
 from bot.services.formats import FormatRegistry, ProposalFormat, Section
 from bot.services.limits import DEFAULT_MAX_DRAFTS
 from bot.services.replies import CopyReply, Outcome
+from bot.services.routes import SEPARATOR, Route, StaleRoute, unpack
 from models import repository as repo
 from models.competitions import Competition, Stage
 from models.consultations import Consultation
@@ -46,7 +65,18 @@ DRAFTING_FLOWS = ("draft", "edit", "rename")
 DRAFTING_COMMANDS = ("ide", "draf", "lewati", "kembali", "batal", "bantuan")
 # Say nothing about drafts, and never move the user.
 NEUTRAL_COMMANDS = ("bantuan",)
-DRAFTING_PREFIXES = ("n", "a", "d")
+QuestionRoute = SaveQuestionAsAnswer | ShowGuidance | AskMentorAboutQuestion
+QUESTION_ROUTES = (SaveQuestionAsAnswer, ShowGuidance, AskMentorAboutQuestion)
+# The buttons of an opened draft that take only its id.
+DRAFT_ROUTES = (
+    OpenDraft,
+    ContinueDraft,
+    ChooseSectionToEdit,
+    PreviewDraft,
+    AskRename,
+    ConfirmDelete,
+    DeleteDraft,
+)
 MEDIA_KINDS = ("photo", "sticker", "voice", "document", "video", "location")
 MAX_CALLBACK_BYTES = 64
 MAX_TEXT = 4096
@@ -197,23 +227,22 @@ class DraftingModel:
 
     def press(self, user: UserModel, data: str) -> str:
         user.paste_target = None
-        prefix, *parts = data.split(":")
-        if prefix not in DRAFTING_PREFIXES:
+        try:
+            route = unpack(data)
+        except StaleRoute:  # no route's value (forged, truncated): nothing happens, for anyone
+            return KNOWN
+        if type(route).__module__ != drafting_routes.__name__:
             return FOREIGN
         if not user.registered:
             return KNOWN
-        try:
-            if prefix == "n":
-                return self._new(user, parts)
-            if prefix == "a":
-                self._choice(user, *(int(p) for p in parts[:3]))
-            elif parts[0] in ("qs", "qg", "qm"):
-                numbers = [int(p) for p in parts[1:]]
-                return self._question_choice(user, parts[0], numbers[0], numbers[1], numbers[2])
-            else:
-                self._draft_button(user, parts[0], [int(p) for p in parts[1:]])
-        except (ValueError, IndexError, KeyError, TypeError):
-            pass  # forged or truncated: nothing happens
+        if isinstance(route, NewDraft):
+            return self._new(user, route.format_key)
+        if isinstance(route, ChooseOption):
+            self._choice(user, route.draft_id, route.index, route.option)
+        elif isinstance(route, QUESTION_ROUTES):
+            return self._question_choice(user, route)
+        else:
+            self._draft_button(user, route)
         return KNOWN
 
     def non_text(self, user: UserModel) -> str:
@@ -251,15 +280,15 @@ class DraftingModel:
 
     # ---- the drafting rules -----------------------------------------------------------------
 
-    def _new(self, user: UserModel, parts: list[str]) -> str:
-        if not parts or not parts[0]:
+    def _new(self, user: UserModel, format_key: str) -> str:
+        if not format_key:
             user.place = None  # the format chooser
             return KNOWN
-        if self.formats.get(parts[0]) is None:
+        if self.formats.get(format_key) is None:
             return KNOWN
         if len(user.drafts) >= DEFAULT_MAX_DRAFTS:  # told to delete one first; stays put
             return KNOWN
-        self._created_format[user.user_id] = parts[0]
+        self._created_format[user.user_id] = format_key
         return CREATED
 
     def _choice(self, user: UserModel, draft_id: int, index: int, option: int) -> None:
@@ -275,10 +304,9 @@ class DraftingModel:
             return
         self._save(user, place, fmt, section.key, section.options[option])
 
-    def _question_choice(
-        self, user: UserModel, action: str, draft_id: int, index: int, token: int
-    ) -> str:
+    def _question_choice(self, user: UserModel, route: QuestionRoute) -> str:
         """A button offered for a typed question: valid only while that question waits."""
+        draft_id, index, token = route.draft_id, route.index, route.token
         draft, place = user.drafts.get(draft_id), user.place
         if draft is None or place is None or place.pending is None:
             return KNOWN
@@ -291,9 +319,9 @@ class DraftingModel:
             or questions.question_token(place.pending) != token
         ):
             return KNOWN
-        if action == "qm":
+        if isinstance(route, AskMentorAboutQuestion):
             return FOREIGN  # the consultation request flow takes over
-        if action == "qs":
+        if isinstance(route, SaveQuestionAsAnswer):
             section = fmt.sections[index]
             waiting = user.place = replace(place, pending=None)
             value = self._valid(fmt, section, draft, place.pending)
@@ -301,33 +329,30 @@ class DraftingModel:
                 self._save(user, waiting, fmt, section.key, value)
         return KNOWN
 
-    def _draft_button(self, user: UserModel, action: str, numbers: list[int]) -> None:
-        if action in ("l", "o"):
-            _ = numbers[0]  # a missing number is a forged button: nothing happens
+    def _draft_button(self, user: UserModel, route: Route) -> None:
+        if isinstance(route, (ListDrafts, OpenDraft)):
             user.place = None
             return
-        if action == "s":
-            draft_id, index = numbers[0], numbers[1]
-        else:
-            draft_id, index = numbers[0], None
-        if action not in ("s", "c", "e", "p", "r", "x", "xx"):
-            return
+        if not isinstance(route, (EditSection, ContinueDraft, AskRename, DeleteDraft)):
+            return  # a menu, a preview, a confirmation or a page of options: nobody moves
+        draft_id = route.draft_id
         draft = user.drafts.get(draft_id)
         if draft is None:
             return
         fmt = self.format_of(draft)
-        if action == "s" and index is not None and 0 <= index < len(fmt.sections):
-            self._ask(user, draft_id, fmt.sections[index].key, "edit")
-        elif action == "c":
+        if isinstance(route, EditSection):
+            if 0 <= route.index < len(fmt.sections):
+                self._ask(user, draft_id, fmt.sections[route.index].key, "edit")
+        elif isinstance(route, ContinueDraft):
             key = draft.resume if draft.resume and fmt.has_section(draft.resume) else None
             if key is None:
                 missing = assess(fmt, draft.answers).missing_required
                 key = missing[0].key if missing else None
             if key is not None:
                 self._ask(user, draft_id, key, "draft")
-        elif action == "r":
+        elif isinstance(route, AskRename):
             user.place = Place("rename", draft_id)
-        elif action == "xx":
+        else:  # DeleteDraft
             del user.drafts[draft_id]
             if user.place is not None and user.place.draft_id == draft_id:
                 user.place = None
@@ -627,12 +652,13 @@ def own_draft_button(draft_ids: list[int]) -> st.SearchStrategy[str]:
     """A button of one of the user's drafts, as its summary and edit menu show them."""
     draft = st.sampled_from(draft_ids)
     section = st.integers(0, 20)
-    simple = st.tuples(st.sampled_from(["o", "c", "e", "p", "r", "x", "xx"]), draft)
-    return st.one_of(
-        simple.map(lambda p: f"d:{p[0]}:{p[1]}"),
-        st.tuples(draft, section).map(lambda p: f"d:s:{p[0]}:{p[1]}"),
-        st.tuples(draft, section, st.integers(0, 6)).map(lambda p: f"a:{p[0]}:{p[1]}:{p[2]}"),
+    simple = st.sampled_from(DRAFT_ROUTES)
+    routes = st.one_of(
+        st.builds(lambda r, d: r(d), simple, draft),
+        st.builds(EditSection, draft, section),
+        st.builds(ChooseOption, draft, section, st.integers(0, 6)),
     )
+    return routes.map(lambda route: route.pack())
 
 
 def media() -> st.SearchStrategy[NonText]:
@@ -726,7 +752,7 @@ def seed_bystander(dialog: Dialog, admin_id: int) -> None:
         cid = consultation.id
         deadline = datetime(2026, 12, 20, 15, 59, tzinfo=UTC)
         add_competition(session, "Lomba Fuzz", {"Pengumpulan": deadline})
-    dialog.callback(MENTOR, f"k:a:{cid}")
+    dialog.callback(MENTOR, AcceptConsultation(cid).pack())
 
 
 def id_pool(db: Database) -> list[int]:
@@ -739,4 +765,6 @@ def id_pool(db: Database) -> list[int]:
 
 
 def callback_prefixes(dialog: Dialog) -> list[str]:
-    return sorted(dialog.callbacks)
+    """Every declared route's prefix, and the families' first letters ("d" of "d:o")."""
+    prefixes = {route.prefix for route in dialog.routes}
+    return sorted(prefixes | {p.partition(SEPARATOR)[0] for p in prefixes})

@@ -9,18 +9,20 @@ Users already known to have blocked the bot are recorded as blocked without a se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.services.context import ServiceContext
-from bot.services.feature import Feature
+from bot.services.feature import Feature, RouteHandler
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Outcome, Reply, keyboard, one_per_row
 from bot.services.roles import Role
-from bot.services.statistics import forbidden, forbidden_notice
+from bot.services.routes import Route
 from bot.services.textutil import with_year
 from models import broadcasts as bq
 from models import outbox
@@ -34,6 +36,46 @@ COMPOSE = "broadcast_text"
 CHOOSE_OPD = "broadcast_opd"
 TEXT_MIN, TEXT_MAX = 5, 3500  # leaves room for the heading within Telegram's 4,096
 COMPETITIONS_SHOWN = 20
+
+
+# ---- routes: the buttons of /siaran, each on one broadcast being composed ----------------------
+
+
+class ChooseAudience(Route, prefix="b:a"):
+    """Everyone, one OPD (asked next), or a competition's followers (listed next)."""
+
+    broadcast_id: int
+    audience: Literal["all", "opd", "c"]
+
+
+class ChooseAudienceOpd(Route, prefix="b:o"):
+    broadcast_id: int
+    opd_id: int
+
+
+class ChooseAudienceCompetition(Route, prefix="b:c"):
+    broadcast_id: int
+    competition_id: int
+
+
+class SendBroadcast(Route, prefix="b:y"):
+    broadcast_id: int
+
+
+class EditBroadcastText(Route, prefix="b:t"):
+    broadcast_id: int
+
+
+class ChangeAudience(Route, prefix="b:r"):
+    broadcast_id: int
+
+
+class CancelBroadcast(Route, prefix="b:n"):
+    broadcast_id: int
+
+
+# What a button does to the admin's own broadcast still being composed (session, state, it, route).
+DraftAction = Callable[[Session, ConversationState, Broadcast, Any], Outcome]
 
 
 @dataclass(frozen=True)
@@ -86,48 +128,45 @@ class BroadcastService:
         self.ctx = ctx
 
     def feature(self) -> Feature:
+        own = self._on_own_draft
         return Feature(
             name="broadcast",
             service=self,
+            role=Role.ADMIN,
             commands={"siaran": lambda s, st, a: self.start(s, st)},
-            roles={"siaran": Role.ADMIN},
-            callbacks={"b": self._callback},
+            routes={
+                ChooseAudience: own(lambda s, st, b, r: self.choose_audience(s, st, b, r.audience)),
+                ChooseAudienceOpd: own(lambda s, st, b, r: self.set_opd(s, st, b, r.opd_id)),
+                ChooseAudienceCompetition: own(
+                    lambda s, st, b, r: self.set_competition(s, b, r.competition_id)
+                ),
+                SendBroadcast: own(lambda s, st, b, r: self.confirm(s, b)),
+                EditBroadcastText: own(lambda s, st, b, r: self.ask_new_text(st, b)),
+                ChangeAudience: own(
+                    lambda s, st, b, r: Outcome().add(self._audience_question(b, edit=True))
+                ),
+                CancelBroadcast: own(lambda s, st, b, r: self._cancel(s, st, b)),
+            },
             text_flows={COMPOSE: self.on_text, CHOOSE_OPD: self.on_opd_text},
             cancel_flows={COMPOSE: self.cancel_flow, CHOOSE_OPD: self.cancel_flow},
         )
 
-    def _callback(self, session: Session, user_id: int, parts: list[str]) -> Outcome:
-        if not self.ctx.is_admin(user_id):
-            return forbidden_notice()
-        action, broadcast_id, rest = parts[0], int(parts[1]), parts[2:]
-        broadcast = session.get(Broadcast, broadcast_id)
-        if broadcast is None or broadcast.admin_id != user_id:
-            return Outcome(notice="broadcast_not_found", notice_alert=True)
-        if broadcast.status != "draft":
-            return Outcome(notice="broadcast_closed", notice_alert=True)
-        state = repo.get_state(session, user_id)
-        if action == "a":
-            return self.choose_audience(session, state, broadcast, rest[0])
-        if action == "o":
-            return self.set_opd(session, state, broadcast, int(rest[0]))
-        if action == "c":
-            return self.set_competition(session, broadcast, int(rest[0]))
-        if action == "y":
-            return self.confirm(session, broadcast)
-        if action == "t":
-            repo.set_flow(state, COMPOSE, data={"broadcast_id": broadcast.id})
-            return Outcome().add(Reply("admin/broadcast_ask_text", {"maximum": TEXT_MAX}))
-        if action == "r":
-            return Outcome().add(self._audience_question(broadcast, edit=True))
-        if action == "n":
-            return self._cancel(session, state, broadcast)
-        raise ValueError(action)
+    def _on_own_draft(self, action: DraftAction) -> RouteHandler:
+        """A button's handler that runs only on the admin's own broadcast still in draft."""
+
+        def handle(session: Session, user_id: int, route: Any) -> Outcome:
+            broadcast = session.get(Broadcast, route.broadcast_id)
+            if broadcast is None or broadcast.admin_id != user_id:
+                return Outcome(notice="broadcast_not_found", notice_alert=True)
+            if broadcast.status != "draft":
+                return Outcome(notice="broadcast_closed", notice_alert=True)
+            return action(session, repo.get_state(session, user_id), broadcast, route)
+
+        return handle
 
     # ---- composing ----------------------------------------------------------------------------
 
     def start(self, session: Session, state: ConversationState) -> Outcome:
-        if not self.ctx.is_admin(state.user_id):
-            return forbidden()
         # An unfinished composition of this admin is replaced by the new one.
         session.exec(
             update(Broadcast)
@@ -138,9 +177,6 @@ class BroadcastService:
         return Outcome().add(Reply("admin/broadcast_ask_text", {"maximum": TEXT_MAX}))
 
     def on_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
-        if not self.ctx.is_admin(state.user_id):
-            repo.clear_flow(state)
-            return forbidden()
         value = text.strip()
         if not TEXT_MIN <= len(value) <= TEXT_MAX:
             context = {"minimum": TEXT_MIN, "maximum": TEXT_MAX, "length": len(value)}
@@ -156,9 +192,14 @@ class BroadcastService:
             return self.preview(session, broadcast)
         return Outcome().add(self._audience_question(broadcast))
 
+    def ask_new_text(self, state: ConversationState, broadcast: Broadcast) -> Outcome:
+        repo.set_flow(state, COMPOSE, data={"broadcast_id": broadcast.id})
+        return Outcome().add(Reply("admin/broadcast_ask_text", {"maximum": TEXT_MAX}))
+
     def choose_audience(
         self, session: Session, state: ConversationState, broadcast: Broadcast, choice: str
     ) -> Outcome:
+        """`choice` is one of ChooseAudience's: "all", "opd" or "c" (a competition's followers)."""
         if choice == "all":
             self._set_audience(broadcast, "all", None, "")
             session.add(broadcast)
@@ -166,14 +207,9 @@ class BroadcastService:
         if choice == "opd":
             repo.set_flow(state, CHOOSE_OPD, data={"broadcast_id": broadcast.id})
             return Outcome().add(Reply("admin/broadcast_ask_opd", edit=True))
-        if choice == "c":
-            return self._choose_competition(session, broadcast)
-        raise ValueError(choice)
+        return self._choose_competition(session, broadcast)
 
     def on_opd_text(self, session: Session, state: ConversationState, text: str) -> Outcome:
-        if not self.ctx.is_admin(state.user_id):
-            repo.clear_flow(state)
-            return forbidden()
         broadcast = self._composing(session, state)
         if broadcast is None:
             repo.clear_flow(state)
@@ -181,7 +217,7 @@ class BroadcastService:
         matches = search_opds(repo.active_opds(session), text)
         if not matches:
             return Outcome().add(Reply("register/opd_not_found", {"text": text.strip()[:100]}))
-        buttons = [Button(data=f"b:o:{broadcast.id}:{o.id}", text=o.name) for o in matches]
+        buttons = [Button(ChooseAudienceOpd(broadcast.id, o.id), text=o.name) for o in matches]
         return Outcome().add(Reply("admin/broadcast_opd_matches", {}, one_per_row(buttons)))
 
     def set_opd(
@@ -218,12 +254,12 @@ class BroadcastService:
         }
         bid = broadcast.id
         rows = [
-            [Button(data=f"b:y:{bid}", label="broadcast_send")] if recipients else [],
+            [Button(SendBroadcast(bid), label="broadcast_send")] if recipients else [],
             [
-                Button(data=f"b:t:{bid}", label="broadcast_edit"),
-                Button(data=f"b:r:{bid}", label="broadcast_change_audience"),
+                Button(EditBroadcastText(bid), label="broadcast_edit"),
+                Button(ChangeAudience(bid), label="broadcast_change_audience"),
             ],
-            [Button(data=f"b:n:{bid}", label="broadcast_cancel")],
+            [Button(CancelBroadcast(bid), label="broadcast_cancel")],
         ]
         outcome = Outcome().add(self.message_reply(broadcast))
         return outcome.add(Reply("admin/broadcast_preview", context, keyboard(*rows)))
@@ -282,10 +318,10 @@ class BroadcastService:
         bid = broadcast.id
         buttons = one_per_row(
             [
-                Button(data=f"b:a:{bid}:all", label="broadcast_all"),
-                Button(data=f"b:a:{bid}:opd", label="broadcast_opd"),
-                Button(data=f"b:a:{bid}:c", label="broadcast_followers"),
-                Button(data=f"b:n:{bid}", label="broadcast_cancel"),
+                Button(ChooseAudience(bid, "all"), label="broadcast_all"),
+                Button(ChooseAudience(bid, "opd"), label="broadcast_opd"),
+                Button(ChooseAudience(bid, "c"), label="broadcast_followers"),
+                Button(CancelBroadcast(bid), label="broadcast_cancel"),
             ]
         )
         return Reply("admin/broadcast_audience", {}, buttons, edit=edit)
@@ -298,7 +334,7 @@ class BroadcastService:
             .order_by(col(Competition.year).desc(), col(Competition.name))
             .limit(COMPETITIONS_SHOWN)
         ).all()
-        back = Button(data=f"b:r:{broadcast.id}", label="broadcast_change_audience")
+        back = Button(ChangeAudience(broadcast.id), label="broadcast_change_audience")
         if not competitions:
             return Outcome().add(
                 Reply("admin/broadcast_no_competitions", {}, keyboard([back]), edit=True)
@@ -312,7 +348,7 @@ class BroadcastService:
         )
         buttons = [
             Button(
-                data=f"b:c:{broadcast.id}:{c.id}",
+                ChooseAudienceCompetition(broadcast.id, c.id),
                 text=f"{with_year(c.name, c.year)} · {followers.get(c.id, 0)} pengikut",
             )
             for c in competitions

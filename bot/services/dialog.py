@@ -42,7 +42,6 @@ class Dialog:
         self.ctx = ctx
         self.features = features
         self.commands = {"bantuan": self._help, "batal": self._cancel}
-        self.callbacks: dict = {}
         self.text_flows: dict = {}
         self.media_flows: dict = {}
         self.cancel_flows: dict = {}
@@ -66,7 +65,6 @@ class Dialog:
     def _plug(self, feature: Feature) -> None:
         for registry, additions in (
             (self.commands, feature.commands),
-            (self.callbacks, feature.callbacks),
             (self.text_flows, feature.text_flows),
             (self.media_flows, feature.media_flows),
             (self.cancel_flows, feature.cancel_flows),
@@ -233,17 +231,9 @@ class Dialog:
             # A button press is a deliberate act: a text after it is not the rest of a paste.
             repo.get_state(session, user_id).last_text_target = None
             route = find_route(data)
-            if route is not None and route in self.routes:
-                return self._route(session, user_id, route, data)
-            prefix, *parts = data.split(":")
-            handler = self.callbacks.get(prefix)
-            if handler is None:
+            if route is None or route not in self.routes:  # no feature answers it (any more)
                 return _stale()
-            if not self._registered(session, user_id):
-                return Outcome(notice="register_first", notice_alert=True).add(
-                    _register_first().replies[0]
-                )
-            return self._guarded(session, user_id, lambda: handler(session, user_id, parts))
+            return self._route(session, user_id, route, data)
 
     def _route(self, session: Session, user_id: int, route: type[Route], data: str) -> Outcome:
         try:

@@ -20,8 +20,6 @@ from models.tables import ConversationState
 
 # (session, state, arguments after the command)
 CommandHandler = Callable[[Session, ConversationState, str], Outcome]
-# (session, user id, callback data split on ":" without the prefix); being replaced by routes
-CallbackHandler = Callable[[Session, int, list[str]], Outcome]
 # (session, user id, the pressed button's route value, already unpacked and typed)
 RouteHandler = Callable[[Session, int, Any], Outcome]
 # (session, user id): whether the user holds a role the feature defines (e.g. active mentor)
@@ -67,7 +65,6 @@ class Feature:
     unlisted_commands: frozenset[str] = frozenset()
     # The buttons the feature answers: route class -> handler (see bot/services/routes.py).
     routes: dict[type[Route], RouteHandler] = field(default_factory=dict)
-    callbacks: dict[str, CallbackHandler] = field(default_factory=dict)
     # Who may use the feature's commands and routes; `roles` overrides it for some of them
     # (keyed by command name or route class). The Dialog checks it on every call.
     role: Role = Role.ASN

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.services.competitions.routes import MuteCompetition
 from bot.services.context import ServiceContext
 from bot.services.deadlines import days_left, local_fire_time
 from bot.services.drafting.routes import ContinueDraft
@@ -152,7 +153,7 @@ class ReminderService:
             ]
             for v in views
         ]
-        rows.append([Button(data=f"t:m:{competition.id}", label="mute")])
+        rows.append([Button(MuteCompetition(competition.id), label="mute")])
         context: dict[str, Any] = {
             "competition": competition,
             "stage": stage,

@@ -26,7 +26,7 @@ from bot.services.feature import Feature
 from bot.services.formats import ProposalFormat
 from bot.services.language import draft_name, format_datetime_id, words
 from bot.services.readiness import Readiness, assess_readiness, ticked_indicators_of_many
-from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard
+from bot.services.replies import Button, Chunk, LongReply, Outcome, keyboard
 from bot.services.report_routes import RefreshStatistics, RequestExport
 from bot.services.roles import Role
 from bot.services.textutil import with_year
@@ -389,13 +389,3 @@ class StatisticsService:
                 )
             )
         return "\n".join(lines)
-
-
-def forbidden() -> Outcome:
-    """An ASN calling an admin command: a polite refusal that reveals nothing."""
-    return Outcome(notice="forbidden", notice_alert=True).add(Reply("common/forbidden"))
-
-
-def forbidden_notice() -> Outcome:
-    """An ASN pressing (or forging) an admin button: a toast only, nothing else."""
-    return Outcome(notice="forbidden", notice_alert=True)

@@ -121,7 +121,6 @@ def build_application(
                 on_finished=updates.finished,
                 on_deferred=updates.deferred,
                 admit=flood.admit,
-                retry_delays=settings.update_retry_delays,
             )
         )
         .post_init(_post_init)

@@ -20,7 +20,7 @@ The rooms, in the order a consultation lives (each a mixin of `ConsultationServi
     requests.py      an ASN's request: draft, topic, question, routing to mentors
     offers.py        offers to mentors, their queue, requests waiting for a free mentor
     conversation.py  the relayed conversation and the mentor's comments on the draft
-    sessions.py      scheduling a session; when.py parses the typed time
+    sessions.py      scheduling a session (the typed time is parsed by bot/services/language.py)
     closing.py       closing, rating, cancelling
     admin.py         the admins' list, assigning, reassigning, the history
     views.py         one consultation as each person sees it (card, buttons, draft)
@@ -84,9 +84,9 @@ from bot.services.consultations.routes import (
 )
 from bot.services.consultations.sessions import Sessions
 from bot.services.consultations.views import Views
-from bot.services.consultations.when import SessionTimeError, parse_session_time
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
+from bot.services.language import SessionTimeError, parse_session_time
 from bot.services.replies import Button
 from bot.services.roles import Role
 from models import consultations as cq

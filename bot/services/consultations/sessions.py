@@ -20,11 +20,7 @@ from bot.services.consultations.routes import (
     ConfirmSession,
     RejectSession,
 )
-from bot.services.consultations.when import (
-    SessionTimeError,
-    _when,
-    parse_session_time,
-)
+from bot.services.language import SessionTimeError, format_datetime_id, parse_session_time
 from bot.services.replies import (
     Button,
     Outcome,
@@ -83,7 +79,11 @@ class Sessions(Lifecycle):
         session.add(proposal)
         session.flush()
         self._event(
-            session, c, "session_proposed", state.user_id, detail=_when(starts_at, self.ctx.tz)
+            session,
+            c,
+            "session_proposed",
+            state.user_id,
+            detail=format_datetime_id(starts_at, self.ctx.tz),
         )
         repo.clear_flow(state)
         context = {**self._context(session, c), "proposal": proposal}
@@ -108,7 +108,11 @@ class Sessions(Lifecycle):
         if proposal.starts_at <= self.ctx.now():
             return Outcome().add(Reply("consult/session_past", {"c": c}, edit=True))
         if not self.transition(
-            session, c, "session_confirmed", user_id, detail=_when(proposal.starts_at, self.ctx.tz)
+            session,
+            c,
+            "session_confirmed",
+            user_id,
+            detail=format_datetime_id(proposal.starts_at, self.ctx.tz),
         ):
             return _stale()
         proposal.status, proposal.decided_at = CONFIRMED, self.ctx.now()
@@ -128,7 +132,11 @@ class Sessions(Lifecycle):
         proposal.status, proposal.decided_at = REJECTED, self.ctx.now()
         session.add(proposal)
         self._event(
-            session, c, "session_rejected", user_id, detail=_when(proposal.starts_at, self.ctx.tz)
+            session,
+            c,
+            "session_rejected",
+            user_id,
+            detail=format_datetime_id(proposal.starts_at, self.ctx.tz),
         )
         repo.set_flow(repo.get_state(session, user_id), RETIME, data={"consultation": c.id})
         context = {**self._context(session, c), "proposal": proposal}

@@ -8,31 +8,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint, func
+from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from models.types import UTCDateTime, utcnow
+from models.types import created_at_field, optional_time_field, user_fk_field
 
 __all__ = ["Broadcast", "BroadcastDelivery"]
-
-
-def _created_at() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _optional_time() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-
-
-def _user_fk() -> Any:
-    """A user's Telegram id; their rows go when their account is deleted (UU PDP)."""
-    return Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
 
 
 class Broadcast(SQLModel, table=True):
@@ -45,15 +27,15 @@ class Broadcast(SQLModel, table=True):
     __tablename__ = "broadcasts"
 
     id: int | None = Field(default=None, primary_key=True)
-    admin_id: int = _user_fk()
+    admin_id: int = user_fk_field()
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     audience: str | None = Field(default=None, max_length=20)
     audience_id: int | None = Field(default=None)
     audience_label: str | None = Field(default=None, max_length=250)
     status: str = Field(default="draft", max_length=16)
-    created_at: datetime = _created_at()
-    confirmed_at: datetime | None = _optional_time()
-    finished_at: datetime | None = _optional_time()
+    created_at: datetime = created_at_field()
+    confirmed_at: datetime | None = optional_time_field()
+    finished_at: datetime | None = optional_time_field()
 
 
 class BroadcastDelivery(SQLModel, table=True):
@@ -68,9 +50,9 @@ class BroadcastDelivery(SQLModel, table=True):
             Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    user_id: int = _user_fk()
+    user_id: int = user_fk_field()
     status: str = Field(default="pending", max_length=16)
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 def sending_ids(session: Session) -> list[int]:

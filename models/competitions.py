@@ -10,19 +10,7 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.tables import Draft
-from models.types import UTCDateTime, utcnow
-
-
-def _created_at() -> datetime:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _user_fk(index: bool = True) -> int:
-    return Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=index
-        )
-    )
+from models.types import UTCDateTime, created_at_field, user_fk_field
 
 
 def _competition_fk() -> int:
@@ -41,7 +29,7 @@ class Competition(SQLModel, table=True):
     organiser: str = Field(max_length=200)
     level: str = Field(max_length=40)
     year: int
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class Stage(SQLModel, table=True):
@@ -53,7 +41,7 @@ class Stage(SQLModel, table=True):
     competition_id: int = _competition_fk()
     name: str = Field(max_length=200)
     deadline_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 class DraftLink(SQLModel, table=True):
@@ -70,7 +58,7 @@ class DraftLink(SQLModel, table=True):
     )
     competition_id: int = _competition_fk()
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    linked_at: datetime = _created_at()
+    linked_at: datetime = created_at_field()
 
 
 class Follow(SQLModel, table=True):
@@ -78,9 +66,9 @@ class Follow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "competition_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = _user_fk()
+    user_id: int = user_fk_field()
     competition_id: int = _competition_fk()
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class ReminderMute(SQLModel, table=True):
@@ -90,9 +78,9 @@ class ReminderMute(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "competition_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = _user_fk()
+    user_id: int = user_fk_field()
     competition_id: int = Field(default=0)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class ReminderDelivery(SQLModel, table=True):
@@ -119,7 +107,7 @@ class ReminderDelivery(SQLModel, table=True):
     fire_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: str = Field(max_length=16)
     attempts: int = Field(default=0)
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 # ---- queries -------------------------------------------------------------------------------------

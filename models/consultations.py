@@ -28,7 +28,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.tables import Draft, User
-from models.types import UTCDateTime, utcnow
+from models.types import UTCDateTime, created_at_field, user_fk_field
 
 __all__ = [
     "Consultation",
@@ -68,22 +68,6 @@ SUPERSEDED = "superseded"  # a newer proposal replaced it
 VOID = "void"  # the consultation ended or changed mentor
 
 
-def _created_at() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _user_fk(ondelete: str = "CASCADE", nullable: bool = False, index: bool = True) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("users.id", ondelete=ondelete),
-            nullable=nullable,
-            index=index,
-        ),
-    )
-
-
 def _consultation_fk() -> Any:
     return Field(
         sa_column=Column(
@@ -112,9 +96,9 @@ class Mentor(SQLModel, table=True):
     active: bool = Field(default=True)
     # False once a relay or an offer to them answered 403; set again when they act in the bot.
     reachable: bool = Field(default=True)
-    invited_by: int | None = _user_fk(ondelete="SET NULL", nullable=True, index=False)
-    joined_at: datetime = _created_at()
-    updated_at: datetime = _created_at()
+    invited_by: int | None = user_fk_field(ondelete="SET NULL", nullable=True, index=False)
+    joined_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
 
 
 class MentorInvite(SQLModel, table=True):
@@ -126,7 +110,7 @@ class MentorInvite(SQLModel, table=True):
     token: str = Field(max_length=64, unique=True, index=True)
     # An admin's Telegram id, or None when made on the command line.
     created_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     used_by: int | None = Field(
         default=None,
@@ -141,8 +125,8 @@ class Consultation(SQLModel, table=True):
     __tablename__ = "consultations"
 
     id: int | None = Field(default=None, primary_key=True)
-    asn_id: int = _user_fk()
-    mentor_id: int | None = _user_fk(ondelete="SET NULL", nullable=True)
+    asn_id: int = user_fk_field()
+    mentor_id: int | None = user_fk_field(ondelete="SET NULL", nullable=True)
     draft_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("drafts.id", ondelete="SET NULL"), nullable=True),
@@ -154,13 +138,13 @@ class Consultation(SQLModel, table=True):
     status: str = Field(default=OPEN, max_length=16, index=True)
     # Announcement round (1 = first routing); the expiry clock runs from announced_at.
     announce_round: int = Field(default=1)
-    announced_at: datetime = _created_at()
+    announced_at: datetime = created_at_field()
     summary: str | None = Field(default=None, sa_column=Column(Text))
     cancel_reason: str | None = Field(default=None, sa_column=Column(Text))
     rating: int | None = Field(default=None)
     rating_comment: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = _created_at()
-    updated_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
@@ -172,10 +156,10 @@ class ConsultationOffer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     consultation_id: int = _consultation_fk()
-    mentor_id: int = _user_fk()
+    mentor_id: int = user_fk_field()
     round: int = Field(default=1)
     status: str = Field(default=OFFERED, max_length=16)
-    offered_at: datetime = _created_at()
+    offered_at: datetime = created_at_field()
     answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
@@ -186,7 +170,7 @@ class ConsultationEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     consultation_id: int = _consultation_fk()
-    at: datetime = _created_at()
+    at: datetime = created_at_field()
     # None: the system (routing, expiry), or (by_person) someone who deleted their account.
     actor_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     by_person: bool = Field(default=False)
@@ -214,7 +198,7 @@ class ConsultationEventPerson(SQLModel, table=True):
     )
     # offered, from (the previous mentor), to (the new mentor)
     role: str = Field(max_length=16)
-    user_id: int | None = _user_fk(ondelete="SET NULL", nullable=True)
+    user_id: int | None = user_fk_field(ondelete="SET NULL", nullable=True)
 
 
 class ConsultationSession(SQLModel, table=True):
@@ -228,8 +212,8 @@ class ConsultationSession(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=200)
     status: str = Field(default=PROPOSED, max_length=16)
     # The mentor who proposed it; cleared if they delete their account.
-    proposed_by: int | None = _user_fk(ondelete="SET NULL", nullable=True, index=False)
-    created_at: datetime = _created_at()
+    proposed_by: int | None = user_fk_field(ondelete="SET NULL", nullable=True, index=False)
+    created_at: datetime = created_at_field()
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
@@ -245,9 +229,9 @@ class ConsultationComment(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("drafts.id", ondelete="CASCADE"), nullable=False)
     )
     section_key: str = Field(max_length=60)
-    mentor_id: int | None = _user_fk(ondelete="SET NULL", nullable=True, index=False)
+    mentor_id: int | None = user_fk_field(ondelete="SET NULL", nullable=True, index=False)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class RelayedMessage(SQLModel, table=True):
@@ -274,7 +258,7 @@ class RelayedMessage(SQLModel, table=True):
     header_message_id: int | None = Field(default=None)
     # sent, failed (after retries) or blocked (403).
     status: str = Field(max_length=16)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class SessionReminder(SQLModel, table=True):
@@ -300,7 +284,7 @@ class SessionReminder(SQLModel, table=True):
     offset_minutes: int
     status: str = Field(max_length=16)
     attempts: int = Field(default=0)
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 class ConsultationNotice(SQLModel, table=True):
@@ -321,8 +305,8 @@ class ConsultationNotice(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
-    created_at: datetime = _created_at()
-    updated_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
 
 
 # ---- queries ------------------------------------------------------------------------------------

@@ -5,20 +5,15 @@ and the queries over it. Imports nothing but models.types: models/readiness.py r
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import BigInteger, Column, ForeignKey, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from models.types import UTCDateTime, utcnow
+from models.types import UTCDateTime, optional_time_field, utcnow
 
 __all__ = ["WAITING", "ExportRequest", "claim_export", "export_in_progress", "waiting_exports"]
 
 WAITING = ("pending", "running")
-
-
-def _optional_time() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ExportRequest(SQLModel, table=True):
@@ -37,8 +32,8 @@ class ExportRequest(SQLModel, table=True):
     requested_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
-    started_at: datetime | None = _optional_time()
-    finished_at: datetime | None = _optional_time()
+    started_at: datetime | None = optional_time_field()
+    finished_at: datetime | None = optional_time_field()
 
 
 def export_in_progress(session: Session, admin_id: int) -> ExportRequest | None:

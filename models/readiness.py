@@ -9,32 +9,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.broadcasts import Broadcast, BroadcastDelivery
-from models.types import UTCDateTime, utcnow
+from models.types import created_at_field
 
 __all__ = ["Broadcast", "BroadcastDelivery", "DraftIndicator", "ExportRequest"]
-
-
-def _created_at() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _optional_time() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-
-
-def _user_fk() -> Any:
-    """A user's Telegram id; their rows go when their account is deleted (UU PDP)."""
-    return Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
 
 
 class DraftIndicator(SQLModel, table=True):
@@ -51,7 +33,7 @@ class DraftIndicator(SQLModel, table=True):
     )
     indicator_key: str = Field(max_length=40)
     level: int
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 # Moved to models/exports.py; re-exported so models/tables.py and older imports still find it.

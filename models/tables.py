@@ -22,15 +22,11 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime, utcnow
+from models.types import UTCDateTime, created_at_field, utcnow
 
 
 def _telegram_id_pk() -> Any:
     return Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-
-
-def _created_at() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Opd(SQLModel, table=True):
@@ -45,7 +41,7 @@ class Opd(SQLModel, table=True):
     head_name: str | None = Field(default=None, max_length=200)
     head_nip: str | None = Field(default=None, max_length=18)
     head_position: str | None = Field(default=None, max_length=200)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class User(SQLModel, table=True):
@@ -62,7 +58,7 @@ class User(SQLModel, table=True):
     registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # False once Telegram answers 403: the user blocked the bot.
     reachable: bool = Field(default=True)
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class Draft(SQLModel, table=True):
@@ -85,8 +81,8 @@ class Draft(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=150)
     # The section the owner reaches next when they continue drafting.
     resume_section: str | None = Field(default=None, max_length=60)
-    created_at: datetime = _created_at()
-    updated_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
 
 
 class Answer(SQLModel, table=True):
@@ -103,7 +99,7 @@ class Answer(SQLModel, table=True):
     )
     section_key: str = Field(max_length=60)
     value: str = Field(sa_column=Column(Text, nullable=False))
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 class AnswerRevision(SQLModel, table=True):
@@ -119,7 +115,7 @@ class AnswerRevision(SQLModel, table=True):
     )
     section_key: str = Field(max_length=60)
     value: str = Field(sa_column=Column(Text, nullable=False))
-    replaced_at: datetime = _created_at()
+    replaced_at: datetime = created_at_field()
 
 
 class ConversationState(SQLModel, table=True):
@@ -148,7 +144,7 @@ class ConversationState(SQLModel, table=True):
     # A deep link (`/start mentor-<token>`) opened before registering: kept through every flow
     # of the registration, and opened once it is complete, so the user need not find it again.
     pending_start: str | None = Field(default=None, max_length=120)
-    updated_at: datetime = _created_at()
+    updated_at: datetime = created_at_field()
 
 
 class ErrorReport(SQLModel, table=True):
@@ -158,7 +154,7 @@ class ErrorReport(SQLModel, table=True):
     __tablename__ = "error_reports"
 
     kind: str = Field(primary_key=True, max_length=200)
-    reported_at: datetime = _created_at()
+    reported_at: datetime = created_at_field()
 
 
 class ProcessedUpdate(SQLModel, table=True):

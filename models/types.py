@@ -1,11 +1,13 @@
-"""Column types shared by the tables."""
+"""Column types and column declarations shared by the tables."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -35,3 +37,26 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# ---- column declarations every model file shares ---------------------------------------------
+
+
+def created_at_field() -> Any:
+    """A row's creation time, UTC, set when the row is made."""
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def optional_time_field() -> Any:
+    """A UTC time that is set later (finished, confirmed), None until then."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def user_fk_field(ondelete: str = "CASCADE", nullable: bool = False, index: bool = True) -> Any:
+    """A user's Telegram id; by default their rows go when their account is deleted (UU PDP)."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(
+            BigInteger, ForeignKey("users.id", ondelete=ondelete), nullable=nullable, index=index
+        ),
+    )

@@ -109,14 +109,9 @@ class Views(Lifecycle):
         view = self._draft_view(session, c.draft_id)
         if view is None:
             return _not_found()
-        chunks = [Chunk("consult/draft_view_head", {**view.as_context(), "c": c})]
-        for number, section in enumerate(view.fmt.sections, start=1):
-            value = display_value(section, view.answers.get(section.key))
-            if value:
-                head = {"section": section, "number": number}
-                chunks.append(Chunk("draft/preview_section", head, value))
-        if len(chunks) == 1:
-            chunks.append(Chunk("draft/preview_empty", {}))
+        chunks = view.preview_chunks(
+            Chunk("consult/draft_view_head", {**view.as_context(), "c": c})
+        )
         rows: list[list[Button]] = []
         if role == "mentor" and c.status in ACTIVE_STATES:
             rows.append([Button(data=CommentMenu(cid), label="consult_comment")])
@@ -129,7 +124,7 @@ class Views(Lifecycle):
             )
         else:
             rows.append([Button(data=ViewConsultation(cid), label="consult_back")])
-        return Outcome(notice="preview_sent").add(LongReply(tuple(chunks), keyboard(*rows)))
+        return Outcome(notice="preview_sent").add(LongReply(chunks, keyboard(*rows)))
 
     def context_of(self, session: Session, c: Consultation) -> dict[str, Any]:
         return self._context(session, c)

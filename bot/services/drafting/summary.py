@@ -6,9 +6,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services.answers import (
-    display_value,
-)
 from bot.services.drafting.routes import (
     AskRename,
     ChooseSectionToEdit,
@@ -111,16 +108,9 @@ class Summary(DraftBase):
         view = self._owned_view(session, user_id, draft_id)
         if view is None:
             return _not_found()
-        chunks = [Chunk("draft/preview_head", view.as_context())]
-        for number, section in enumerate(view.fmt.sections, start=1):
-            value = display_value(section, view.answers.get(section.key))
-            if value:
-                head = {"section": section, "number": number}
-                chunks.append(Chunk("draft/preview_section", head, value))
-        if len(chunks) == 1:
-            chunks.append(Chunk("draft/preview_empty", {}))
+        chunks = view.preview_chunks(Chunk("draft/preview_head", view.as_context()))
         buttons = keyboard([Button(OpenDraft(draft_id), label="back_to_draft")])
-        return Outcome(notice="preview_sent").add(LongReply(tuple(chunks), buttons))
+        return Outcome(notice="preview_sent").add(LongReply(chunks, buttons))
 
     def ask_rename(self, session: Session, user_id: int, draft_id: int) -> Outcome:
         view = self._owned_view(session, user_id, draft_id)

@@ -10,12 +10,14 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.services.answers import display_value
 from bot.services.completeness import Completeness, assess
 from bot.services.context import ServiceContext
 from bot.services.feature import DraftActions
 from bot.services.formats import ProposalFormat
 from bot.services.language import draft_name
 from bot.services.replies import (
+    Chunk,
     Keyboard,
     Outcome,
     Reply,
@@ -57,6 +59,19 @@ class DraftView:
             "completeness": self.completeness,
             "draft": self.draft,
         }
+
+    def preview_chunks(self, head: Chunk) -> tuple[Chunk, ...]:
+        """The whole draft to read, after `head`: every answered section in order (or a line
+        saying nothing is written yet). The owner's preview and a mentor's view share it."""
+        chunks = [head]
+        for number, section in enumerate(self.fmt.sections, start=1):
+            value = display_value(section, self.answers.get(section.key))
+            if value:
+                context = {"section": section, "number": number}
+                chunks.append(Chunk("draft/preview_section", context, value))
+        if len(chunks) == 1:
+            chunks.append(Chunk("draft/preview_empty", {}))
+        return tuple(chunks)
 
 
 class DraftBase:

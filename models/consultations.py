@@ -506,8 +506,7 @@ def section_comments(draft: Draft, section_key: str) -> list[dict[str, Any]]:
         return []
     rows = comments_on(session, draft.id, section_key)  # type: ignore[arg-type]
     return [
-        {"mentor": name or "Mentor", "text": comment.text, "at": comment.created_at}
-        for comment, name in rows
+        {"mentor": name, "text": comment.text, "at": comment.created_at} for comment, name in rows
     ]
 
 

@@ -39,6 +39,7 @@ from bot.services.consultations.routes import (
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
 from bot.services.formats import load_data_list
+from bot.services.language import phrase
 from bot.services.replies import Button, Outcome, Reply, in_rows, keyboard, one_per_row
 from bot.services.roles import Role
 from bot.services.textutil import shorten
@@ -138,7 +139,7 @@ def acting_mentor(session: Session, user_id: int) -> Mentor:
 
 def display_name(session: Session, user_id: int | None) -> str:
     user = session.get(User, user_id) if user_id is not None else None
-    return (user.full_name if user else None) or "Pengguna"
+    return (user.full_name if user else None) or phrase("unnamed_person")
 
 
 class MentorService:

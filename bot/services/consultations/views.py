@@ -39,6 +39,7 @@ from bot.services.consultations.routes import (
     ViewConsultedDraft,
 )
 from bot.services.drafting import DraftView
+from bot.services.language import phrase
 from bot.services.readiness import readiness_of_draft
 from bot.services.replies import (
     Button,
@@ -219,7 +220,7 @@ class Views(Lifecycle):
         }
 
     def _item_button(self, c: Consultation) -> Button:
-        topic = c.topic or "Umum"
+        topic = c.topic or phrase("general_topic")
         return Button(
             data=ViewConsultation(c.id),
             label=f"consult_item_{c.status}",

@@ -4,6 +4,11 @@ Prints the achieved rate against the configured ceiling and the number of 429 an
 
     python -m benchmarks.fanout --users 600 --database sqlite
     python -m benchmarks.fanout --users 600 --database postgresql
+    python -m benchmarks.fanout --users 300 --api-latency-ms 300
+
+`--api-latency-ms` gives every Bot API call that round trip: a send keeps its place in the
+limiter's arrival window until a second after its answer, so a long round trip lowers the
+rate the window allows (29 / (1 s + round trip)).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from bot.settings import load_settings
 from models.db import Database
 
 
-async def measure(users: int, kind: str, rate: float) -> None:
+async def measure(users: int, kind: str, rate: float, latency_ms: float) -> None:
     tz = load_settings(_env_file=None).tz
     with tempfile.TemporaryDirectory() as directory, scratch_database(kind, directory) as url:
         # A reminder that fell due a minute ago: the bot sends it as soon as it starts.
@@ -30,7 +35,7 @@ async def measure(users: int, kind: str, rate: float) -> None:
         database = Database(url)
         seed_followers(database, users, competitions=1, deadline=deadline)
         database.dispose()
-        emulator = BotApiEmulator()
+        emulator = BotApiEmulator(latency=latency_ms / 1000)
         await emulator.start()
         for offset in range(users):
             emulator.user(10_000 + offset, first_name=f"U{offset}")
@@ -59,6 +64,7 @@ async def measure(users: int, kind: str, rate: float) -> None:
     print(f"first to last send  : {elapsed:.2f} s")
     print(f"achieved rate       : {(len(sends) - 1) / elapsed:.1f} msg/s")
     print(f"configured ceiling  : {rate:.1f} msg/s (Telegram: ~30 msg/s, 1 msg/s per chat)")
+    print(f"Bot API round trip  : {latency_ms:g} ms")
     print(f"429 answers         : {emulator.count_429}")
 
 
@@ -71,8 +77,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=600)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rate", type=float, default=25.0, help="MESSAGES_PER_SECOND")
+    parser.add_argument("--api-latency-ms", type=float, default=0.0)
     args = parser.parse_args()
-    asyncio.run(measure(args.users, args.database, args.rate))
+    asyncio.run(measure(args.users, args.database, args.rate, args.api_latency_ms))
 
 
 if __name__ == "__main__":

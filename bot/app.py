@@ -18,7 +18,7 @@ from bot.logsafety import hide_token_in_logs
 from bot.polling import ConfirmingPollRequest, UpdateTracker
 from bot.rendering import Renderer
 from bot.runtime import BOT_DATA_KEY, Runtime, runtime_of
-from bot.send_limiter import PriorityRateLimiter
+from bot.send_limiter import TELEGRAM_PER_SECOND, PriorityRateLimiter
 from bot.services.broadcast import BroadcastService
 from bot.services.context import ServiceContext
 from bot.services.exports import ExportService
@@ -91,6 +91,7 @@ def build_send_limiter(settings: Settings) -> PriorityRateLimiter:
         early_slots=PriorityRateLimiter.early_slots_for(
             settings.messages_per_second, settings.bot_processes
         ),
+        arrivals_per_second=(TELEGRAM_PER_SECOND - 1) / settings.bot_processes,
         max_retries=3,
     )
 

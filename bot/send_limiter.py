@@ -19,6 +19,13 @@ extension point (`BaseRateLimiter`), through which every Bot API call passes:
   message (Telegram tolerates that burst) and holding them would add a second to every answer
   of several messages. Groups get at most 20 sends in any minute, replies included. A request
   whose chat is not ready waits without holding back the requests behind it.
+- **Whatever the network does.** Telegram counts a send when it *arrives*, which can be any
+  moment between its slot and its answer: a stalled connection or a busy server delivers
+  several at once. So a free send keeps its place in an overall window from its slot until
+  one second after its answer, and no more than Telegram's 30 a second (less one, shared
+  between the processes) may hold a place: then no second of arrivals can hold more, however
+  the requests bunch on the way. With a steady round trip this costs nothing (25 a second
+  needs only 25 × (1 + round trip) places).
 - **A 429** pauses the chat it hit for ``retry_after``, and its lane too unless that chat had
   gone over its own rate; never every request of the bot. Then the request is tried again,
   up to ``max_retries`` times (the retry policy in handlers/sending.py takes over after).
@@ -71,6 +78,8 @@ class Request:
     chat_id: int | None
     paid: bool = False
     granted: asyncio.Future[None] | None = None
+    # Holds a place in the overall arrival window, from its slot until its answer.
+    in_window: bool = False
 
 
 @dataclass
@@ -117,6 +126,42 @@ class _Bucket:
 
 
 @dataclass
+class _ArrivalWindow:
+    """Sends that may arrive at Telegram within one second of now: those still unanswered and
+    those answered less than a second ago. While fewer than `limit` hold a place, one more
+    cannot make any second of arrivals exceed `limit`: every send that arrives in the same
+    second as it is still unanswered, or was answered less than a second before it starts."""
+
+    limit: float
+    unanswered: int = 0
+    answered: deque[float] = field(default_factory=deque)
+
+    def ready_at(self, at: float) -> float | None:
+        """When, from `at` on, a send may take a place (None: not before an answer)."""
+        held = [moment for moment in self.answered if moment > at - 1.0]
+        leaving = self.unanswered + len(held) + 1 - int(self.limit)
+        if leaving <= 0:
+            return at
+        if leaving > len(held):
+            return None
+        return held[leaving - 1] + 1.0
+
+    def forget(self, now: float) -> None:
+        while self.answered and self.answered[0] <= now - 1.0:
+            self.answered.popleft()
+
+    def enter(self, request: Request) -> None:
+        request.in_window = True
+        self.unanswered += 1
+
+    def leave(self, request: Request, now: float) -> None:
+        if request.in_window:
+            request.in_window = False
+            self.unanswered -= 1
+            self.answered.append(now)
+
+
+@dataclass
 class SendPlan:
     """Which waiting request goes next, and when; no I/O and no clock of its own."""
 
@@ -125,6 +170,8 @@ class SendPlan:
     paid_per_second: float | None = None
     # Slots a reply may go ahead of the schedule (each pushes the bulk sends back one slot).
     early_slots: int = 1
+    # Free sends that may arrive in any one second, whatever the network's delays.
+    arrivals_per_second: float = TELEGRAM_PER_SECOND - 1
     _queues: dict[Lane, deque[Request]] = field(init=False)
     _free: _Pace = field(init=False)
     _paid: _Pace | None = field(init=False)
@@ -133,9 +180,11 @@ class SendPlan:
     _chat_paused: dict[int, float] = field(default_factory=dict, init=False)
     _lane_paused: dict[Lane, float] = field(default_factory=dict, init=False)
     _bulk_credit: float = field(default=0.0, init=False)
+    _arrivals: _ArrivalWindow = field(init=False)
 
     def __post_init__(self) -> None:
         self._queues = {INTERACTIVE: deque(), BULK: deque()}
+        self._arrivals = _ArrivalWindow(self.arrivals_per_second)
         self._free = _Pace(1.0 / self.messages_per_second)
         self._paid = _Pace(1.0 / self.paid_per_second) if self.paid_per_second else None
 
@@ -158,8 +207,14 @@ class SendPlan:
                 return
         self._lane_paused[lane] = max(self._lane_paused.get(lane, 0.0), until)
 
+    def answered(self, request: Request, now: float) -> None:
+        """A granted request is done (answered, failed or never sent): it leaves the arrival
+        window a second from now. Once per request; later calls change nothing."""
+        self._arrivals.leave(request, now)
+
     def take(self, now: float) -> Request | None:
         """The request that may be sent now (removed from its queue), or None."""
+        self._arrivals.forget(now)
         order = self._lane_order()
         # A reply may go a slot early only while the bulk lane has not earned that slot.
         early = order[0] == INTERACTIVE
@@ -173,10 +228,14 @@ class SendPlan:
         return None
 
     def wake_at(self, now: float) -> float | None:
-        """When `take` may next succeed (None: nothing waits); a lower bound, asked again then."""
+        """When `take` may next succeed (None: nothing waits, or nothing can go before an
+        answer comes back); a lower bound, asked again then."""
         early = self._lane_order()[0] == INTERACTIVE  # as `take` will judge it
         times = [
-            self._ready_at(request, early) for queue in self._queues.values() for request in queue
+            at
+            for queue in self._queues.values()
+            for request in queue
+            if (at := self._ready_at(request, early)) is not None
         ]
         return max(now, min(times)) if times else None
 
@@ -201,6 +260,7 @@ class SendPlan:
             self._buckets.setdefault(chat_id, _Bucket(*PRIVATE_BUCKET, now=now)).take(now)
         if request.paid:
             return
+        self._arrivals.enter(request)
         if request.lane == BULK:
             self._bulk_credit = max(0.0, self._bulk_credit - 1.0)
         elif self._queues[BULK]:
@@ -212,12 +272,14 @@ class SendPlan:
         if self._lane_paused.get(lane, 0.0) > now:
             return None
         for request in self._queues[lane]:
-            if self._ready_at(request, early) <= now:
+            at = self._ready_at(request, early)
+            if at is not None and at <= now:
                 return request
         return None
 
-    def _ready_at(self, request: Request, early_reply: bool) -> float:
-        """The earliest time this request's lane, chat and pace all allow it."""
+    def _ready_at(self, request: Request, early_reply: bool) -> float | None:
+        """The earliest time this request's lane, chat, pace and the arrival window all allow
+        it (None: not before an answer comes back)."""
         pace = self._pace_of(request)
         # A reply may go `early_slots` ahead of the schedule (the bulk sends after it then
         # wait as many slots more): it need not wait for the next slot of a busy fan-out, and
@@ -225,6 +287,10 @@ class SendPlan:
         replying = early_reply and request.lane == INTERACTIVE and not request.paid
         early = pace.interval * self.early_slots if replying else 0.0
         at = max(pace.next_at - early, self._lane_paused.get(request.lane, 0.0))
+        if not request.paid:
+            at = self._arrivals.ready_at(at)
+            if at is None:
+                return None
         chat_id = request.chat_id
         if chat_id is None:
             return at
@@ -266,7 +332,7 @@ class SendPlan:
 class _Prepaid:
     """A bulk slot already granted for one chat by `bulk_turn`; its first send uses it."""
 
-    chat_id: int
+    request: Request
     used: bool = False
 
 
@@ -294,10 +360,13 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         *,
         paid_per_second: float | None = None,
         early_slots: int = 1,
+        arrivals_per_second: float = TELEGRAM_PER_SECOND - 1,
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.plan = SendPlan(messages_per_second, bulk_share, paid_per_second, early_slots)
+        self.plan = SendPlan(
+            messages_per_second, bulk_share, paid_per_second, early_slots, arrivals_per_second
+        )
         self.max_retries = max_retries
         self.clock = clock
         self._changed = asyncio.Event()
@@ -318,12 +387,14 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         """Wait for a bulk slot to `chat_id`, then run the block: its first bulk send to that
         chat goes out at once. A fan-out claims its item inside the block, so nothing claimed
         ever waits in a queue (a process killed mid fan-out leaves only what was in flight)."""
-        await self._turn(Request(BULK, chat_id, paid=self.plan.paid_per_second is not None))
-        token = _PREPAID.set(_Prepaid(chat_id))
+        request = Request(BULK, chat_id, paid=self.plan.paid_per_second is not None)
+        await self._turn(request)
+        token = _PREPAID.set(_Prepaid(request))
         try:
             yield
         finally:
             _PREPAID.reset(token)
+            self._answered(request)  # if its send never went (the item was taken elsewhere)
 
     async def process_request(
         self,
@@ -340,8 +411,10 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         chat_id = _chat_of(data)
         paid = bool(data.get("allow_paid_broadcast"))
         for attempt in range(self.max_retries + 1):
-            if not (attempt == 0 and lane == BULK and self._use_prepaid(chat_id)):
-                await self._turn(Request(lane, chat_id, paid))
+            request = self._prepaid(chat_id) if attempt == 0 and lane == BULK else None
+            if request is None:
+                request = Request(lane, chat_id, paid)
+                await self._turn(request)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -352,16 +425,23 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
                     log.warning("429 on %s to %s after %d retries", endpoint, chat_id, attempt)
                     raise
                 log.info("429 on %s to %s: %s lane paused %.1f s", endpoint, chat_id, lane, wait)
+            finally:
+                self._answered(request)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _use_prepaid(self, chat_id: int | None) -> bool:
+    def _prepaid(self, chat_id: int | None) -> Request | None:
         prepaid = _PREPAID.get()
-        if prepaid is None or prepaid.used or prepaid.chat_id != chat_id:
-            return False
+        if prepaid is None or prepaid.used or prepaid.request.chat_id != chat_id:
+            return None
         prepaid.used = True
-        return True
+        return prepaid.request
+
+    def _answered(self, request: Request) -> None:
+        if request.in_window:
+            self.plan.answered(request, self.clock())
+            self._changed.set()  # a send waiting for an answer now knows when it may go
 
     async def _turn(self, request: Request) -> None:
         self._ensure_dispatcher()
@@ -372,6 +452,7 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
             await request.granted
         except asyncio.CancelledError:
             self.plan.discard(request)
+            self._answered(request)  # granted just as it was cancelled: it will not go
             raise
 
     def _ensure_dispatcher(self) -> None:
@@ -386,6 +467,8 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
             if request is not None:
                 if request.granted is not None and not request.granted.done():
                     request.granted.set_result(None)
+                else:  # its sender gave up waiting
+                    self._answered(request)
                 continue
             if now - swept > GROUP_WINDOW[1]:
                 self.plan.forget_idle_chats(now)

@@ -7,6 +7,7 @@ runs on a clock the test moves by hand.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,14 +17,19 @@ from telegram.error import RetryAfter
 from bot.send_limiter import BULK, INTERACTIVE, PriorityRateLimiter, Request, SendPlan
 
 
-def drain(plan: SendPlan, until: float, step: float = 0.001) -> list[tuple[float, Request]]:
-    """Everything the plan lets go between 0 and `until`, with the instant it went."""
+def drain(
+    plan: SendPlan, until: float, step: float = 0.001, answered: bool = True
+) -> list[tuple[float, Request]]:
+    """Everything the plan lets go between 0 and `until`, with the instant it went; each send
+    answered at once unless `answered` is False."""
     granted: list[tuple[float, Request]] = []
     ticks = round(until / step)
     for tick in range(ticks + 1):
         now = tick * step
         while (request := plan.take(now)) is not None:
             granted.append((now, request))
+            if answered:
+                plan.answered(request, now)
     return granted
 
 
@@ -174,6 +180,60 @@ def test_paid_broadcasts_have_their_own_ceiling() -> None:
     assert granted[0][1].lane == INTERACTIVE
 
 
+def test_unanswered_sends_hold_their_place_in_the_arrival_window() -> None:
+    plan = SendPlan(messages_per_second=1000, early_slots=0, arrivals_per_second=29)
+    for n in range(40):
+        plan.push(Request(BULK, 10_000 + n))
+    granted = [request for _, request in drain(plan, until=0.5, answered=False)]
+    assert len(granted) == 29  # the pace allows 500, but none of them has been answered
+    for request in granted:
+        plan.answered(request, 0.5)
+    assert plan.take(1.499) is None  # they may still arrive until a second after the answer
+    assert plan.take(1.5) is not None
+
+
+def simulate_network(
+    arrivals_per_second: float, stalls: list[tuple[float, float]], seconds: float = 12.0
+) -> list[float]:
+    """Bulk sends at 25 a second through a network that holds every request sent during a
+    stall (start, end) and delivers them together when it ends, as a busy server or a
+    congested link does: the moments the sends arrive."""
+    plan = SendPlan(messages_per_second=25, arrivals_per_second=arrivals_per_second)
+    recipients = itertools.count(10_000)
+    in_flight: list[tuple[float, Request]] = []  # (answered at, request)
+    arrivals: list[float] = []
+    for tick in range(round(seconds / 0.001)):
+        now = tick * 0.001
+        for answer_at, request in [f for f in in_flight if f[0] <= now]:
+            plan.answered(request, now)
+            in_flight.remove((answer_at, request))
+        while plan.waiting(BULK) < 3:  # a fan-out keeps a few queued, as paced_fan_out does
+            plan.push(Request(BULK, next(recipients)))
+        while (request := plan.take(now)) is not None:
+            arrive = now + 0.01
+            arrive = next((end for start, end in stalls if start <= arrive < end), arrive)
+            arrivals.append(arrive)
+            in_flight.append((arrive + 0.01, request))
+    return arrivals
+
+
+def busiest_second(arrivals: list[float]) -> int:
+    arrivals = sorted(arrivals)
+    return max(
+        index + 1 - bisect.bisect_right(arrivals, moment - 1.0)
+        for index, moment in enumerate(arrivals)
+    )
+
+
+def test_requests_bunched_on_the_way_never_arrive_faster_than_telegram_counts() -> None:
+    stalls = [(1.0, 1.4), (3.0, 3.9), (6.0, 6.2), (6.5, 7.5)]
+    assert busiest_second(simulate_network(10_000, stalls)) > 30  # pacing alone fails
+    arrivals = simulate_network(29, stalls)
+    assert busiest_second(arrivals) <= 29
+    steady = simulate_network(29, stalls=[])
+    assert len(steady) >= 25 * 12 - 1  # with a steady round trip the window costs no pace
+
+
 # ---- the limiter on the event loop, driven by a fake clock ------------------------------------
 
 
@@ -269,6 +329,22 @@ async def test_a_fan_out_turn_is_the_slot_of_its_first_send() -> None:
     assert calls == [5]
 
 
+async def test_a_fan_out_turn_whose_item_was_taken_elsewhere_gives_its_place_back() -> None:
+    clock = FakeClock()
+    limiter = PriorityRateLimiter(messages_per_second=1000, arrivals_per_second=29, clock=clock)
+    await limiter.initialize()
+
+    async def turns() -> None:
+        for chat_id in range(100):
+            async with limiter.bulk_turn(chat_id):
+                pass  # the claim found the item already handled: nothing is sent
+
+    fan_out = asyncio.create_task(turns())
+    await run_until(fan_out.done, clock)  # 29 places kept for good would stop it at the 30th
+    await limiter.shutdown()
+    assert not limiter.plan._arrivals.unanswered
+
+
 def test_each_process_takes_its_share_and_paid_broadcasts_need_opting_in() -> None:
     from bot.app import build_send_limiter
     from bot.settings import load_settings
@@ -278,6 +354,7 @@ def test_each_process_takes_its_share_and_paid_broadcasts_need_opting_in() -> No
     assert alone.plan.messages_per_second == 24 and alone.plan.paid_per_second is None
     shared = build_send_limiter(load_settings(**base, bot_processes=3))
     assert shared.plan.messages_per_second == 8
+    assert alone.plan.arrivals_per_second == 29 and shared.plan.arrivals_per_second < 10
     paid = build_send_limiter(load_settings(**base, allow_paid_broadcast=True))
     assert paid.plan.paid_per_second == 100 and paid.plan.messages_per_second == 24
 

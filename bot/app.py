@@ -131,6 +131,7 @@ def build_application(
     application.bot_data[BOT_DATA_KEY] = runtime
     application.bot_data[FLOOD_KEY] = flood
     flood.notify = handlers.guards.flood_notice(application)
+    flood.dismiss = handlers.guards.flood_dismissal(application)
     handlers.register(application)
     # An update deferred after a passing failure is handled again until the bot stops.
     processor = application.update_processor

@@ -5,9 +5,10 @@ batches of 100 fill with that user's updates while the confirmed offset waits at
 still being handled; in webhook mode they take the CPU and the database. So each user has
 `burst` tokens, refilled at `rate` a second; an update that finds no token is not handled: it
 is reported finished at once (the polling offset moves on) and the user is told once per flood
-episode, which ends when their tokens are whole again. A human types a few messages a second at
-most; the burst also lets through a long paste that the Telegram client split into several
-messages (one per 4,096 characters) and an album of photos.
+episode, which ends when their tokens are whole again. A button press turned away is still
+answered (a short toast), so the user's app does not spin on it until it gives up. A human
+types a few messages a second at most; the burst also lets through a long paste that the
+Telegram client split into several messages (one per 4,096 characters) and an album of photos.
 
 Admins are not exempt: a runaway client is as harmful from an admin's account, and the limits
 are far above what any person does by hand. The buckets live in this process's memory: with
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 1000
 
 Notify = Callable[[int], Awaitable[None]]
+# Answers a button press (a callback query id) that is not handled.
+Dismiss = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -48,10 +51,12 @@ class FloodControl:
         burst: int,
         notify: Notify | None = None,
         clock: Callable[[], float] = time.monotonic,
+        dismiss: Dismiss | None = None,
     ) -> None:
         self.rate = rate
         self.burst = burst
         self.notify = notify
+        self.dismiss = dismiss
         self.dropped = 0
         self.clock = clock
         self._buckets: dict[int, _Bucket] = {}
@@ -75,6 +80,8 @@ class FloodControl:
             bucket.told = True
             log.warning("user %s sends too many updates: the excess is not handled", user.id)
             self._tell(chat.id)
+        if update.callback_query is not None and self.dismiss is not None:
+            self._run(self.dismiss(update.callback_query.id), "answer a button of", user.id)
         return False
 
     def _take(self, user_id: int) -> _Bucket | None:
@@ -107,15 +114,16 @@ class FloodControl:
             del self._buckets[user_id]
 
     def _tell(self, chat_id: int) -> None:
-        if self.notify is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._notify_safely(chat_id))
+        if self.notify is not None:
+            self._run(self.notify(chat_id), "tell", chat_id)
+
+    def _run(self, call: Awaitable[None], what: str, user_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._safely(call, what, user_id))
         self._notices.add(task)
         task.add_done_callback(self._notices.discard)
 
-    async def _notify_safely(self, chat_id: int) -> None:
-        assert self.notify is not None
+    async def _safely(self, call: Awaitable[None], what: str, user_id: int) -> None:
         try:
-            await self.notify(chat_id)
+            await call
         except Exception:  # a notice must never break the processing of other updates
-            log.warning("could not tell user %s about the flood limit", chat_id, exc_info=True)
+            log.warning("could not %s user %s about the flood limit", what, user_id, exc_info=True)

@@ -88,3 +88,14 @@ def flood_notice(application: Application) -> Callable[[int], Awaitable[None]]:
         await send_reply(application.bot, runtime, chat_id, notice, bulk=False)
 
     return tell
+
+
+def flood_dismissal(application: Application) -> Callable[[str], Awaitable[None]]:
+    """How flood control answers a button press it turns away: a short toast, so the user's
+    app stops waiting on the button (the flood notice itself comes once, as a message)."""
+
+    async def dismiss(query_id: str) -> None:
+        runtime = runtime_of(application.bot_data)
+        await application.bot.answer_callback_query(query_id, runtime.renderer.notice("flood"))
+
+    return dismiss

@@ -63,6 +63,30 @@ async def test_a_burst_passes_then_the_excess_is_dropped_with_one_notice() -> No
     assert flood.admit(message(20, user_id=2002))
 
 
+def button_press(update_id: int, user_id: int = USER) -> Update:
+    sender = {"id": user_id, "is_bot": False, "first_name": "Andi"}
+    shown = {"message_id": 1, "date": 0, "chat": {"id": user_id, "type": "private"}}
+    query = {"id": f"q{update_id}", "from": sender, "chat_instance": "c", "data": "x"}
+    return Update.de_json(
+        {"update_id": update_id, "callback_query": {**query, "message": shown}}, None
+    )
+
+
+async def test_every_button_press_turned_away_is_answered_and_the_user_told_once() -> None:
+    flood, _clock, told = control(burst=2)
+    dismissed: list[str] = []
+
+    async def dismiss(query_id: str) -> None:
+        dismissed.append(query_id)
+
+    flood.dismiss = dismiss
+    verdicts = [flood.admit(button_press(n)) for n in range(5)] + [flood.admit(message(9))]
+    await asyncio.sleep(0)
+    assert verdicts == [True, True, False, False, False, False]
+    assert dismissed == ["q2", "q3", "q4"]  # the text turned away has nothing to answer
+    assert told == [USER]
+
+
 async def test_tokens_come_back_at_the_rate_and_a_new_flood_gets_a_new_notice() -> None:
     flood, clock, told = control(burst=3, rate=1.0)
     for n in range(5):

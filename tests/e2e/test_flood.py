@@ -65,6 +65,25 @@ async def test_polling_serves_others_while_one_user_floods(
         await stop_bot(running)
 
 
+async def test_a_button_pressed_past_the_limit_is_still_answered(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """A press that flood control turns away gets a toast, so the app does not spin on it."""
+    running = await start_bot(flood_settings(emulator, f"sqlite:///{tmp_path / 'flood.db'}"))
+    try:
+        frozen(running.application.bot_data[FLOOD_KEY])
+        presser = emulator.user(2003, first_name="Tekan")
+        await presser.send("/start")
+        await presser.receive(timeout=10)
+        answers = [await presser.press_data("bukan-tombol", timeout=10) for _ in range(BURST + 3)]
+        texts = [(answer or {}).get("text") or "" for answer in answers]
+        turned_away = [text for text in texts if "Terlalu banyak permintaan" in text]
+        assert len(turned_away) == 4, texts  # 5 tokens: the /start and 4 presses were handled
+        assert all(text and text not in turned_away for text in texts[:4]), texts
+    finally:
+        await stop_bot(running)
+
+
 @asynccontextmanager
 async def webhook_bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[FloodControl]:
     port = free_port()

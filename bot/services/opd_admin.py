@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from bot.services.context import ServiceContext
 from bot.services.feature import Feature
+from bot.services.language import phrase
 from bot.services.nip import check_nip, format_nip
 from bot.services.registration import search_opds
 from bot.services.replies import Button, Chunk, LongReply, Outcome, Reply, keyboard, one_per_row
@@ -193,5 +194,5 @@ def _head_context(opd: Opd) -> dict[str, str]:
         "opd": opd.name,
         "name": opd.head_name or "",
         "nip": format_nip(opd.head_nip) if opd.head_nip else "",
-        "position": opd.head_position or f"Kepala {opd.name}",
+        "position": opd.head_position or phrase("opd_head_position", opd=opd.name),
     }

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from bot.services.competitions.stages import level_aliases, move_deadline
 from bot.services.deadlines import DeadlineError, parse_deadline
+from bot.services.language import phrase
 from models.competitions import Competition, Stage, competitions_of_year, stages_of
 from models.db import Database
 
@@ -33,8 +34,11 @@ STAGE_KEYS = {"name", "deadline"}
 
 
 class ImportProblem(ValueError):
-    def __init__(self, line: int | None, message: str) -> None:
-        super().__init__(f"baris {line}: {message}" if line else message)
+    """A fault of the file: `problem` is its phrase in the language file (import_<problem>)."""
+
+    def __init__(self, line: int | None, problem: str, **params: object) -> None:
+        message = phrase(f"import_{problem}", **params)
+        super().__init__(phrase("import_at_line", line=line, problem=message) if line else message)
         self.line = line
 
 
@@ -71,17 +75,17 @@ def parse_file(text: str, tz: ZoneInfo) -> list[PlannedCompetition]:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ImportProblem(mark.line + 1 if mark else None, "format YAML tidak sah") from exc
+        raise ImportProblem(mark.line + 1 if mark else None, "bad_yaml") from exc
     if isinstance(root, yaml.MappingNode):
         root = _mapping(root, {"lomba"}, required={"lomba"})["lomba"]
     if not isinstance(root, yaml.SequenceNode) or not root.value:
-        raise ImportProblem(_line(root), "isi berkas harus berupa daftar lomba")
+        raise ImportProblem(_line(root), "not_a_list")
     planned = [_competition(node, tz) for node in root.value]
     seen: set[tuple[str, int]] = set()
     for node, competition in zip(root.value, planned, strict=True):
         key = (competition.name.casefold(), competition.year)
         if key in seen:
-            raise ImportProblem(_line(node), f"lomba “{competition.name}” tercantum dua kali")
+            raise ImportProblem(_line(node), "competition_twice", name=competition.name)
         seen.add(key)
     return planned
 
@@ -142,15 +146,13 @@ def _competition(node: yaml.Node, tz: ZoneInfo) -> PlannedCompetition:
     fields = _mapping(node, COMPETITION_KEYS, required=COMPETITION_KEYS)
     level_text = _text(fields["level"]).casefold()
     if level_text not in LEVEL_NAMES:
-        raise ImportProblem(
-            _line(fields["level"]), "level harus kabupaten/kota, provinsi atau nasional"
-        )
+        raise ImportProblem(_line(fields["level"]), "bad_level")
     year_text = _text(fields["year"])
     if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
-        raise ImportProblem(_line(fields["year"]), "year harus tahun empat angka")
+        raise ImportProblem(_line(fields["year"]), "bad_year")
     stages_node = fields["stages"]
     if not isinstance(stages_node, yaml.SequenceNode) or not stages_node.value:
-        raise ImportProblem(_line(stages_node), "stages harus berisi sedikitnya satu tahap")
+        raise ImportProblem(_line(stages_node), "no_stages")
     competition = PlannedCompetition(
         name=_bounded(fields["name"]),
         organiser=_bounded(fields["organiser"]),
@@ -162,44 +164,41 @@ def _competition(node: yaml.Node, tz: ZoneInfo) -> PlannedCompetition:
         stage_fields = _mapping(stage_node, STAGE_KEYS, required=STAGE_KEYS)
         name = _bounded(stage_fields["name"])
         if name.casefold() in names:
-            raise ImportProblem(_line(stage_node), f"tahap “{name}” tercantum dua kali")
+            raise ImportProblem(_line(stage_node), "stage_twice", name=name)
         names.add(name.casefold())
         try:
             deadline = parse_deadline(_text(stage_fields["deadline"]), tz)
         except DeadlineError as exc:
-            raise ImportProblem(
-                _line(stage_fields["deadline"]),
-                "deadline tidak terbaca; tulis mis. 23 Agustus 2027 23.59",
-            ) from exc
+            raise ImportProblem(_line(stage_fields["deadline"]), "bad_deadline") from exc
         competition.stages.append(PlannedStage(name, deadline))
     return competition
 
 
 def _mapping(node: yaml.Node, allowed: set[str], required: set[str]) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
-        raise ImportProblem(_line(node), "diharapkan pasangan kunci: nilai")
+        raise ImportProblem(_line(node), "not_a_mapping")
     fields: dict[str, yaml.Node] = {}
     for key_node, value_node in node.value:
         key = str(key_node.value)
         if key not in allowed:
-            raise ImportProblem(_line(key_node), f"kunci “{key}” tidak dikenal")
+            raise ImportProblem(_line(key_node), "unknown_key", name=key)
         fields[key] = value_node
     missing = sorted(required - set(fields))
     if missing:
-        raise ImportProblem(_line(node), f"kunci {', '.join(missing)} belum diisi")
+        raise ImportProblem(_line(node), "missing_keys", keys=", ".join(missing))
     return fields
 
 
 def _text(node: yaml.Node) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        raise ImportProblem(_line(node), "diharapkan satu nilai teks")
+        raise ImportProblem(_line(node), "not_a_text")
     return str(node.value).strip()
 
 
 def _bounded(node: yaml.Node) -> str:
     value = " ".join(_text(node).split())
     if not 3 <= len(value) <= 200:
-        raise ImportProblem(_line(node), "teks harus 3–200 karakter")
+        raise ImportProblem(_line(node), "bad_length")
     return value
 
 

@@ -122,6 +122,7 @@ def build_application(
                 on_finished=updates.finished,
                 on_deferred=updates.deferred,
                 admit=flood.admit,
+                retry_delays=settings.update_retry_delays,
             )
         )
         .post_init(_post_init)

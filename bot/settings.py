@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # dropped connection); a 429 waits as long as Telegram asks instead.
     telegram_read_timeout: float = Field(default=5.0, gt=0, le=120)
     send_retry_delays: Annotated[tuple[float, ...], NoDecode] = (1.0, 3.0, 8.0)
+    # An update whose handling failed for a passing reason (the database away) is tried again
+    # after these pauses, the last repeated (bot/update_processor.py).
+    update_retry_delays: Annotated[tuple[float, ...], NoDecode] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
     # A process not running the scheduled jobs asks this often whether it should take over
     # (when the one running them died); takeover happens within this many seconds.
     scheduler_claim_seconds: float = Field(default=20.0, ge=1, le=60)
@@ -122,17 +125,19 @@ class Settings(BaseSettings):
             return tuple(sorted(hours, reverse=True))
         return value
 
-    @field_validator("send_retry_delays", mode="before")
+    @field_validator("send_retry_delays", "update_retry_delays", mode="before")
     @classmethod
-    def _parse_retry_delays(cls, value: object) -> object:
+    def _parse_retry_delays(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
             try:
                 delays = tuple(float(p) for p in value.split(",") if p.strip())
             except ValueError:
                 delays = (-1.0,)
-            if len(delays) > 10 or not all(0 <= d <= 300 for d in delays):
+            name = (info.field_name or "").upper()
+            empty = not delays and name == "UPDATE_RETRY_DELAYS"  # one pause at least
+            if empty or len(delays) > 10 or not all(0 <= d <= 300 for d in delays):
                 raise ValueError(
-                    "SEND_RETRY_DELAYS harus berisi jeda detik sebelum tiap pengulangan, mis. 1,3,8"
+                    f"{name} harus berisi jeda detik sebelum tiap pengulangan, mis. 1,3,8"
                 )
             return delays
         return value

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -86,12 +88,28 @@ def empty_tables(database: Database) -> None:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest revision, once per session: tests get copies."""
+    path = tmp_path_factory.mktemp("sqlite_template") / "migrated.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    db.dispose()
+    return path
+
+
+def copy_migrated_sqlite(template: Path, target: Path) -> str:
+    """A private copy of the migrated template at ``target``; its SQLAlchemy URL."""
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     """A migrated, empty database with the default OPD list, on each backend."""
     if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'klinik.db'}")
-        db.migrate()
+        template = request.getfixturevalue("migrated_sqlite")
+        db = Database(copy_migrated_sqlite(template, tmp_path / "klinik.db"))
     else:
         db = Database(request.getfixturevalue("pg_server_url"))
         empty_tables(db)

@@ -13,7 +13,7 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -242,6 +242,17 @@ class BotApiEmulator:
     @property
     def pending_updates(self) -> int:
         return len(self.core.updates.pending)
+
+    def is_handled(self, update_ids: Iterable[int]) -> bool:
+        """Whether none of ``update_ids`` is pending any more: the bot confirmed it (polling
+        offset past it) or answered its webhook POST with a 2xx."""
+        wanted = set(update_ids)
+        return not any(item.update_id in wanted for item in self.core.updates.pending)
+
+    async def handled(self, update_ids: Iterable[int], timeout: float = 5.0) -> bool:
+        """Wait until the bot has finished with every one of ``update_ids``; False on timeout."""
+        wanted = set(update_ids)
+        return await self.core.signal.wait_for(lambda: self.is_handled(wanted), timeout)
 
     async def wait_until_delivered(self, timeout: float = 5.0) -> None:
         """Wait until the bot has fetched every queued update at least once."""

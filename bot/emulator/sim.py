@@ -12,6 +12,7 @@ import copy
 import mimetypes
 import struct
 import zlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .core import chat_member
@@ -122,6 +123,54 @@ class SimChat:
             received.extend(self.state.events[self._cursor :])
             self._cursor = len(self.state.events)
             wait = min(idle, deadline - loop())
+        return received
+
+    def update_mark(self) -> int:
+        """The id of the latest update queued so far (0 before any): see updates_since."""
+        history = self._core.updates.history
+        return max(history) if history else 0
+
+    def updates_since(self, mark: int) -> list[int]:
+        """Ids of the updates queued after ``mark`` (an earlier :meth:`update_mark`)."""
+        return [i for i in self._core.updates.history if i > mark]
+
+    async def receive_answer(
+        self,
+        update_ids: Iterable[int],
+        *,
+        idle: float = 0.3,
+        timeout: float = 5.0,
+        grace: float = 0.03,
+    ) -> list[dict[str, Any]]:
+        """What the bot sends in answer to ``update_ids``: like :meth:`receive_all`, but
+        once the bot has finished with those updates (see ``BotApiEmulator.is_handled``)
+        it stops after only ``grace`` quiet seconds. Never waits longer than receive_all
+        with the same ``idle`` and ``timeout`` would. Messages sent after the handler
+        returned (background jobs) need an explicit wait of their own.
+        """
+        wanted = set(update_ids)
+        loop = asyncio.get_running_loop().time
+        deadline = loop() + timeout
+        quiet_until = deadline  # receive_all: up to ``timeout`` for the first message
+        received: list[dict[str, Any]] = []
+        while True:
+            done = self._emu.is_handled(wanted)
+            limit = min(quiet_until, loop() + grace) if done else quiet_until
+            remaining = min(limit, deadline) - loop()
+            if remaining <= 0:
+                break
+            if not await self._core.signal.wait_for(
+                lambda done=done: (
+                    self._cursor < len(self.state.events)
+                    or (not done and self._emu.is_handled(wanted))
+                ),
+                remaining,
+            ):
+                break
+            if self._cursor < len(self.state.events):
+                received.extend(self.state.events[self._cursor :])
+                self._cursor = len(self.state.events)
+                quiet_until = loop() + idle
         return received
 
     def clear(self) -> None:

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-IDLE = 0.25
+IDLE = 0.25  # the longest quiet after a message; see SimChat.receive_answer
+GRACE = 0.03  # quiet after the bot has finished with the update
+
+
+async def _answer(user: Any, mark: int) -> list[dict[str, Any]]:
+    return await user.receive_answer(user.updates_since(mark), idle=IDLE, timeout=5.0, grace=GRACE)
 
 
 async def say(user: Any, text: str) -> list[dict[str, Any]]:
     """Send a text and return every message the bot sent or edited in answer."""
+    mark = user.update_mark()
     await user.send(text)
-    return await user.receive_all(idle=IDLE, timeout=5.0)
+    return await _answer(user, mark)
 
 
 async def press(
     user: Any, label: str, **kwargs: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Press a button by its label; returns the toast answer and the messages that followed."""
+    mark = user.update_mark()
     answer = await user.press(label, **kwargs)
-    return answer, await user.receive_all(idle=IDLE, timeout=5.0)
+    return answer, await _answer(user, mark)
 
 
 def plain(messages: list[dict[str, Any]]) -> str:

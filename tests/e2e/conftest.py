@@ -19,7 +19,7 @@ from bot.emulator import BotApiEmulator
 from bot.settings import Settings, load_settings
 from models.db import Database
 from models.types import utcnow
-from tests.conftest import ADMIN_ID, Clock, empty_tables
+from tests.conftest import ADMIN_ID, Clock, copy_migrated_sqlite, empty_tables
 
 
 @dataclass
@@ -94,7 +94,8 @@ async def stop_bot(running: RunningBot) -> None:
 def e2e_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """SQLite by default; a test parametrized with "postgresql" runs on the local server."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'e2e.db'}"
+        template = request.getfixturevalue("migrated_sqlite")
+        return copy_migrated_sqlite(template, tmp_path / "e2e.db")
     url = request.getfixturevalue("pg_server_url")
     database = Database(url)
     empty_tables(database)

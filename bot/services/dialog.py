@@ -237,7 +237,7 @@ class Dialog:
 
     def _route(self, session: Session, user_id: int, route: type[Route], data: str) -> Outcome:
         try:
-            value = route._from_parts(data)
+            value = route.unpack(data)
         except StaleRoute:
             return _stale()
         denied = self._denied(session, user_id, self.route_roles[route], button=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.services.broadcast import BroadcastService
 from bot.services.competitions import CompetitionService
-from bot.services.consultations import consultation_features
+from bot.services.consultations import ConsultationService, MentorService
 from bot.services.context import ServiceContext
 from bot.services.dialog import Dialog
 from bot.services.documents import DocumentService
@@ -18,7 +18,8 @@ from bot.services.statistics import StatisticsService
 
 
 def build_dialog(ctx: ServiceContext) -> Dialog:
-    consultations = consultation_features(ctx)
+    consulting = ConsultationService(ctx)
+    consultations = [consulting.feature(), MentorService(ctx, consulting).feature()]
     documents = DocumentService(ctx).feature()
     readiness = ReadinessService(ctx).feature()
     competitions = CompetitionService(ctx).feature()
@@ -27,7 +28,7 @@ def build_dialog(ctx: ServiceContext) -> Dialog:
     drafting = DraftingService(
         ctx,
         # A question typed instead of an answer can go to a mentor, pre-filled in a request.
-        ask_mentor=consultations[0].service.ask_about_draft,
+        ask_mentor=consulting.ask_about_draft,
         draft_actions=[actions for actions in draft_actions if actions is not None],
     )
     features = [
@@ -41,6 +42,6 @@ def build_dialog(ctx: ServiceContext) -> Dialog:
         ExportService(ctx).feature(),
         BroadcastService(ctx).feature(),
         *consultations,
-        PersonalDataService(ctx, leaving=[consultations[0].service.mentor_leaving]).feature(),
+        PersonalDataService(ctx, leaving=[consulting.mentor_leaving]).feature(),
     ]
     return Dialog(ctx, features)

@@ -97,16 +97,10 @@ __all__ = [
     "REMINDER_KIND",
     "TRANSITIONS",
     "ConsultationService",
+    "MentorService",
     "SessionTimeError",
-    "consultation_features",
     "parse_session_time",
 ]
-
-
-def consultation_features(ctx: ServiceContext) -> list[Feature]:
-    """The consultation feature and the mentor feature it relies on, for the Dialog."""
-    service = ConsultationService(ctx)
-    return [service.feature(), MentorService(ctx, service).feature()]
 
 
 class ConsultationService(

@@ -91,6 +91,39 @@ def test_cancel_and_forged_buttons_delete_nothing(dialog: Dialog, clock) -> None
     assert SQLModel.metadata.tables["users"] is not None
 
 
+def test_dataku_shows_a_mentor_the_records_of_others_that_name_them(dialog: Dialog, clock) -> None:
+    """The consultation a mentor took and the comment they wrote are the ASN's records, but
+    they are about the mentor too: shown to them, without the ASN's id."""
+    from models.consultations import Consultation, ConsultationComment
+
+    draft_id = seed_user_with_everything(dialog, clock)
+    with dialog.ctx.db.session() as session:
+        consultation = Consultation(asn_id=ANDI, mentor_id=BUDI, draft_id=draft_id, question="Q?")
+        session.add(consultation)
+        session.flush()
+        session.add(
+            ConsultationComment(
+                consultation_id=consultation.id,
+                draft_id=draft_id,
+                section_key="nama",
+                mentor_id=BUDI,
+                text="Nama perlu lebih singkat.",
+            )
+        )
+    data = json.loads(dialog.command(BUDI, "dataku").replies[0].content)
+    taken = data["Konsultasi"]
+    assert [(c["ID Telegram mentor"], c["ID Telegram pengusul"]) for c in taken] == [(BUDI, None)]
+    assert [c["Komentar"] for c in data["Komentar mentor pada draf"]] == [
+        "Nama perlu lebih singkat."
+    ]
+    assert str(ANDI) not in json.dumps(data) and "Andi" not in json.dumps(data)
+    # The ASN's own export is unchanged by it: the consultation is theirs, with both sides.
+    mine = json.loads(dialog.command(ANDI, "dataku").replies[0].content)
+    assert [(c["ID Telegram pengusul"], c["ID Telegram mentor"]) for c in mine["Konsultasi"]] == [
+        (ANDI, BUDI)
+    ]
+
+
 def test_a_mentor_leaving_keeps_the_asn_consultation(dialog: Dialog, clock) -> None:
     from models.consultations import Consultation
 

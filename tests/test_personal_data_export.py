@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 from bot.rendering import Renderer
 from bot.services.data_export import labels, readable_export
 from bot.services.dialog import Dialog
-from bot.services.personal_data import collect, draft_tables, user_tables
+from bot.services.personal_data import collect, draft_tables, referencing_columns, user_tables
 from bot.services.replies import DocumentReply
 from tests.conftest import WITA
 from tests.test_personal_data import ANDI, seed_user_with_everything
@@ -21,7 +21,7 @@ def test_every_table_holding_a_users_data_has_indonesian_labels() -> None:
     """A new table holding user data needs its section and fields named in
     templates/data/personal_data.yaml (it is exported under its technical name until then)."""
     sections = labels()["sections"]
-    tables = {t.name: t for t, _ in [*user_tables(), *draft_tables()]}
+    tables = {t.name: t for t, _ in [*user_tables(), *draft_tables(), *referencing_columns()]}
     tables["users"] = SQLModel.metadata.tables["users"]
     for name, table in tables.items():
         assert name in sections, f"{name}: no section in personal_data.yaml"

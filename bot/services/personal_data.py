@@ -196,13 +196,31 @@ def collect(session: Session, user_id: int) -> dict[str, list[dict[str, Any]]]:
     for table, column in draft_tables():
         if draft_ids and table.name != "conversation_states":
             rows = _rows(session, select(table).where(table.c[column].in_(draft_ids)))
-            known = {
-                json.dumps(r, sort_keys=True, default=_json_value) for r in data.get(table.name, [])
-            }
-            data.setdefault(table.name, []).extend(
-                r for r in rows if json.dumps(r, sort_keys=True, default=_json_value) not in known
-            )
+            _add_new(data, table.name, rows)
+    # Other people's records that name the user (the consultations a mentor took, the comments
+    # they wrote): the record is shown, the other people in it are not.
+    for table, column in referencing_columns():
+        rows = _rows(session, select(table).where(table.c[column] == user_id))
+        _add_new(data, table.name, [_others_withheld(table, row, user_id) for row in rows])
     return data
+
+
+def _add_new(data: dict[str, list[dict[str, Any]]], name: str, rows: list[dict[str, Any]]) -> None:
+    """Add the rows not already in the export's section `name`."""
+    known = {json.dumps(r, sort_keys=True, default=_json_value) for r in data.get(name, [])}
+    data.setdefault(name, []).extend(
+        r for r in rows if json.dumps(r, sort_keys=True, default=_json_value) not in known
+    )
+
+
+def _others_withheld(table: Table, row: dict[str, Any], user_id: int) -> dict[str, Any]:
+    """The row with every other person's id left out (None)."""
+    people = {
+        c.name
+        for c in table.columns
+        if c.name in USER_COLUMNS or any(_points_at_users(fk) for fk in c.foreign_keys)
+    }
+    return {k: (None if k in people and v != user_id else v) for k, v in row.items()}
 
 
 def hand_drafts_to_opd(session: Session, user_id: int) -> int:

@@ -437,14 +437,14 @@ async def test_a_request_before_any_mentor_reaches_the_one_who_joins_or_an_admin
     # A mentor who joins afterwards is offered it at once, and sees it in /antrian.
     await say(eka, f"/start {await invite(admin)}")
     _, joined = await press(eka, "Ya, saya bersedia")
-    joined += await eka.receive_all(idle=0.2)
+    joined += await eka.receive_all(idle=0.2, timeout=1.0)
     offer = next(m for m in joined if "Permintaan konsultasi" in m["plain"])
     assert QUESTION in offer["plain"]
     cid = consultation_of(bot, ANDI).id
     assert f"#{cid}" in " ".join(labels((await say(eka, "/antrian"))[-1]))
     # The admin assigns it to another mentor instead, from the message they were sent.
     await become_mentor(admin, dedi, field="Pendidikan")
-    await eka.receive_all(idle=0.1)
+    await eka.receive_all(idle=0.1, timeout=1.0)
     admin.clear()
     await press(admin, "Buka konsultasi", message_id=unrouted[-1]["message_id"])
     _, choices = await press(admin, "Tugaskan mentor")
@@ -468,7 +468,7 @@ async def test_a_mentor_who_deletes_their_account_leaves_no_asn_stuck(
     await request(andi)
     await press(budi, "Terima")
     await andi.receive_all(idle=0.15)
-    await citra.receive_all(idle=0.1)
+    await citra.receive_all(idle=0.1, timeout=1.0)
     admin.clear()
     await say(budi, "/hapus_akun")
     _, deleted = await press(budi, "Hapus akun dan semua draf")

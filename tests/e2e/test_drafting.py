@@ -316,7 +316,7 @@ async def test_group_chats_are_told_to_use_private_chat(
     await group.send(andi, "/start")
     assert "percakapan pribadi" in plain(await group.receive_all(idle=0.2))
     await group.send(andi, "halo semua")
-    assert await group.receive_all(idle=0.2) == []
+    assert await group.receive_all(idle=0.2, timeout=1.5) == []
     assert draft_ids(bot, ANDI) == []
 
 
@@ -332,7 +332,7 @@ async def test_the_same_update_delivered_twice_is_handled_once(
     await emulator.redeliver(emulator.updates[-1]["update_id"])
     # A polling process knows the ids it fetched: the repeat is dropped unseen. (After a
     # restart it is recognised in the database instead: tests/e2e/test_processes.py.)
-    assert await andi.receive_all(idle=0.3) == []
+    assert await andi.receive_all(idle=0.3, timeout=1.5) == []
     assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL"}
     await say(andi, "ASN")
     assert stored_answers(bot, ANDI) == {"nama": "SIPANDU BUMIL", "inisiator": "ASN"}
@@ -370,7 +370,7 @@ async def test_a_restarted_emulator_numbering_updates_from_one_is_answered(
             assert {u["update_id"] for u in fresh.updates} <= used_ids
             await fresh.redeliver(fresh.updates[-1]["update_id"])
             await fresh.wait_until_delivered()
-            await andi.receive_all(idle=0.3)
+            assert await andi.receive_all(idle=0.3, timeout=1.5) == []
             assert stored_answers(second, ANDI) == {"nama": "SIPANDU BUMIL"}
         finally:
             await stop_bot(second)
@@ -418,7 +418,7 @@ async def test_admin_manages_the_opd_list_and_asn_cannot(
     for data in ("o:a", "o:d", "o:l", "o:x:1", "o:h", "o:k:1", "o:r:1"):
         answer = await andi.press_data(data)
         assert answer["text"] == "Khusus admin.", data
-        await andi.receive_all(idle=0.1)
+        assert await andi.receive_all(idle=0.1, timeout=0.5) == []  # a toast, nothing more
     menu = await say(admin, "/opd")
     assert "OPD aktif" in plain(menu)
     await press(admin, "Tambah OPD")

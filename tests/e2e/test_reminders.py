@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SimUser
@@ -64,13 +67,27 @@ async def test_a_linked_draft_is_reminded_with_what_it_lacks(
     assert "Langkah berikutnya:" in reminder["plain"]
     _, question = await press(andi, "Lanjutkan: SIPANDU BUMIL")
     assert "Bagian 2 dari 19 — Inisiator" in plain(question)
-    await run_reminders(bot)  # again: nothing more
-    assert await andi.receive_all(idle=0.2) == []
+    await run_reminders(bot)  # again: nothing more (the run returns once its sends are done)
+    assert await andi.receive_all(idle=0.2, timeout=1.0) == []
     # Muting from the reminder stops the next one.
     await press(andi, "Bisukan", message_id=reminder["message_id"])
     clock.current = parse_deadline("27 November 2026 08.00", WITA)
     await run_reminders(bot)
-    assert await andi.receive_all(idle=0.2) == []
+    assert await andi.receive_all(idle=0.2, timeout=1.0) == []
+
+
+def reachable(bot: RunningBot, user_id: int) -> bool:
+    with bot.database.session() as session:
+        return session.get(User, user_id).reachable
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Whether `condition` came true within `timeout` seconds (asked every 50 ms)."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return condition()
 
 
 async def test_fan_out_waits_out_429_and_stops_at_403(
@@ -100,9 +117,7 @@ async def test_fan_out_waits_out_429_and_stops_at_403(
     assert to_citra == []
     # Unblocking (Telegram tells the bot) makes her reachable: the next reminder arrives.
     emulator.unblock(CITRA)
-    await users[CITRA].receive_all(idle=0.3)
-    with bot.database.session() as session:
-        assert session.get(User, CITRA).reachable is True
+    assert await until(lambda: reachable(bot, CITRA))
     clock.current = parse_deadline("29 November 2026 08.00", WITA)
     await run_reminders(bot)
     assert "besok" in plain(await users[CITRA].receive_all(idle=0.3))
@@ -117,7 +132,7 @@ async def test_asn_cannot_use_admin_competition_buttons(
     for data in ("l:n", "l:o:1", "l:e:1", "l:xx:1", "l:done"):
         answer = await andi.press_data(data)
         assert answer["text"] == "Khusus admin.", data
-        await andi.receive_all(idle=0.1)
+        assert await andi.receive_all(idle=0.1, timeout=0.5) == []  # a toast, nothing more
     followed = await andi.press_data("t:f:999")
     assert followed["text"] == "Tidak ditemukan."
     assert labels((await say(andi, "/tenggat"))[-1]) == [

@@ -77,7 +77,7 @@ async def test_webhook_requires_the_secret_and_serves_updates(
                 f"{base}/telegram", json=update, headers={SECRET_HEADER: SECRET}
             )
             assert again.status_code == 200
-            assert await andi.receive_all(idle=0.3) == []
+            assert await andi.receive_all(idle=0.3, timeout=1.5) == []
     finally:
         stop.set()
         await asyncio.wait_for(server, 10)

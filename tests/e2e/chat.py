@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 IDLE = 0.25  # the longest quiet after a message; see SimChat.receive_answer
@@ -46,3 +48,15 @@ async def register(user: Any, name: str = "Andi Pratiwi", opd: str = "kesehatan"
     assert "Pendaftaran selesai" in plain(welcome), plain(welcome)
     _, menu = await press(user, "Lewati")  # the optional NIP
     assert "Menu utama" in plain(menu), plain(menu)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Whether `condition` comes true within `timeout` seconds (asked every 50 ms): for what
+    the bot does beside its messages (a stored flag, a command menu)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True

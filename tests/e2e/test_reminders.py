@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from sqlmodel import select
 
 from bot.emulator import BotApiEmulator, SimUser
@@ -13,7 +10,7 @@ from bot.services.deadlines import parse_deadline
 from models.competitions import Follow, ReminderDelivery
 from models.tables import User
 from tests.conftest import ADMIN_ID, WITA
-from tests.e2e.chat import labels, plain, press, register, say
+from tests.e2e.chat import eventually, labels, plain, press, register, say
 from tests.e2e.conftest import RunningBot, RunningClock
 from tests.helpers import add_competition
 
@@ -81,15 +78,6 @@ def reachable(bot: RunningBot, user_id: int) -> bool:
         return session.get(User, user_id).reachable
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Whether `condition` came true within `timeout` seconds (asked every 50 ms)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return condition()
-
-
 async def test_fan_out_waits_out_429_and_stops_at_403(
     bot: RunningBot, emulator: BotApiEmulator, clock: RunningClock
 ) -> None:
@@ -117,7 +105,7 @@ async def test_fan_out_waits_out_429_and_stops_at_403(
     assert to_citra == []
     # Unblocking (Telegram tells the bot) makes her reachable: the next reminder arrives.
     emulator.unblock(CITRA)
-    assert await until(lambda: reachable(bot, CITRA))
+    assert await eventually(lambda: reachable(bot, CITRA))
     clock.current = parse_deadline("29 November 2026 08.00", WITA)
     await run_reminders(bot)
     assert "besok" in plain(await users[CITRA].receive_all(idle=0.3))

@@ -121,8 +121,24 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
         notice = runtime.renderer.notice(outcome.notice) if outcome.notice else None
         await _answer_query(query, notice, outcome.notice_alert, runtime)
     chat = update.effective_chat
-    if chat is None:
-        return
+    try:
+        if chat is not None:
+            await _send_replies(update, context, outcome, chat.id)
+    finally:
+        # The change is stored already: a reply that could not be sent must not leave a
+        # changed role's menu or a moved deadline's schedule as they were.
+        for user_id in outcome.menus:
+            await set_chat_menu(context.bot, runtime, user_id)
+        if outcome.rebuild and runtime.scheduler is not None:
+            for kind in outcome.rebuild:
+                await runtime.scheduler.rebuild(kind)
+
+
+async def _send_replies(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome, chat_id: int
+) -> None:
+    runtime = runtime_of(context.bot_data)
+    query = update.callback_query
     for reply in outcome.replies:
         if isinstance(reply, CopyReply):
             await relay(context.bot, runtime, update, reply)
@@ -131,17 +147,12 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
             editable = message.edit and message.to is None and query is not None
             if editable and await _edit_pressed(query, message, context.bot, runtime):
                 continue
-            if message.to is None or message.to == chat.id:
+            if message.to is None or message.to == chat_id:
                 await with_retries(
-                    lambda m=message: send_rendered(context.bot, chat.id, m), retry_delays(runtime)
+                    lambda m=message: send_rendered(context.bot, chat_id, m), retry_delays(runtime)
                 )
             else:
                 await send_to_other(context.bot, runtime, message.to, message)
-    for user_id in outcome.menus:
-        await set_chat_menu(context.bot, runtime, user_id)
-    if outcome.rebuild and runtime.scheduler is not None:
-        for kind in outcome.rebuild:
-            await runtime.scheduler.rebuild(kind)
 
 
 async def _answer_query(

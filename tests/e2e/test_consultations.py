@@ -400,6 +400,23 @@ async def test_a_mentors_command_menu_follows_the_role(
     assert "ide" in menu_of(emulator, EKA)
 
 
+async def test_the_menu_follows_the_role_even_when_the_admins_answer_cannot_be_sent(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    """The deactivation is stored; Telegram failing the admin's answer every time must not
+    leave the former mentor with the mentor's menu."""
+    people = seed(bot, emulator, {})
+    admin, eka = people[ADMIN_ID], people[EKA]
+    await become_mentor(admin, eka)
+    await say(admin, "/mentor")
+    await press(admin, "Eka Putri")
+    emulator.inject_fault("editMessageText", error_code=500, chat_id=ADMIN_ID, times=50)
+    emulator.inject_fault("sendMessage", error_code=500, chat_id=ADMIN_ID, times=50)
+    await admin.press("Nonaktifkan mentor")
+    assert await eventually(lambda: "antrean" not in menu_of(emulator, EKA), timeout=15)
+    assert "ide" in menu_of(emulator, EKA)
+
+
 async def test_invite_from_the_command_line_works_once(
     bot: RunningBot, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
 ) -> None:

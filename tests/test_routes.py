@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pytest
+from sqlmodel import select
 
 from bot.services.dialog import Dialog
 from bot.services.opd_admin import DeactivateOpd
@@ -114,4 +115,4 @@ def test_an_admin_removed_from_the_config_is_let_out_of_an_admin_flow(dialog: Di
     assert outcome.replies[0].template == "common/forbidden"
     with dialog.ctx.db.session() as session:
         assert repo.get_state(session, ADMIN_ID).flow == repo.IDLE
-        assert session.query(Opd).filter(Opd.name == "Dinas Baru").count() == 0
+        assert session.exec(select(Opd).where(Opd.name == "Dinas Baru")).first() is None
